@@ -1,0 +1,1 @@
+"""Clients: start, inspect and steer instances through a store."""

@@ -1,0 +1,132 @@
+"""`AsyncClient`: the `Client` API for asyncio programs.
+
+Store calls run in a worker thread so the event loop never blocks on I/O;
+`wait` sleeps on the loop and wakes on commits made in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from durable._app import App
+from durable._client.client import Client
+from durable._model.events import HistoryEvent
+from durable._model.retry import check_duration
+from durable._model.status import InstanceStatus, RuntimeStatus
+from durable._store.protocol import InstancePage, Store
+from durable._worker.clock import Clock
+from durable.errors import DeadlineExceededError
+
+__all__ = ["AsyncClient"]
+
+_FIRST_POLL = timedelta(milliseconds=10)
+_LAST_POLL = timedelta(seconds=1)
+
+
+class AsyncClient:
+    """Starts and manages orchestration instances; every method is a coroutine.
+
+    Takes the same arguments as `Client` and raises the same errors.
+    """
+
+    def __init__(self, store: Store, *, app: App | None = None, clock: Clock | None = None) -> None:
+        self.sync = Client(store, app=app, clock=clock)
+
+    async def start(
+        self,
+        orchestrator: str | Callable[..., Any],
+        input: Any = None,
+        *,
+        instance_id: str | None = None,
+        start_at: datetime | None = None,
+    ) -> str:
+        """Start an instance (see `Client.start`)."""
+        return await asyncio.to_thread(
+            self.sync.start, orchestrator, input, instance_id=instance_id, start_at=start_at
+        )
+
+    async def status(self, instance_id: str) -> InstanceStatus:
+        """The instance's status (see `Client.status`)."""
+        return await asyncio.to_thread(self.sync.status, instance_id)
+
+    async def wait(self, instance_id: str, *, timeout: timedelta | None = None) -> InstanceStatus:
+        """Wait until the instance finishes (see `Client.wait`)."""
+        if timeout is not None:
+            check_duration("timeout", timeout)
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(changed.set)
+
+        remove = self.sync.store.add_listener(notify)
+        clock = self.sync.clock
+        deadline = clock.now() + timeout if timeout is not None else None
+        poll = _FIRST_POLL
+        try:
+            while True:
+                changed.clear()
+                status = await self.status(instance_id)
+                if status.is_finished:
+                    return status
+                pause = poll
+                if deadline is not None:
+                    left = deadline - clock.now()
+                    if left <= timedelta(0):
+                        raise DeadlineExceededError(
+                            f"instance {instance_id!r} is still {status.status.value} "
+                            f"after {timeout}"
+                        )
+                    pause = min(pause, left)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), pause.total_seconds())
+                poll = min(poll * 2, _LAST_POLL)
+        finally:
+            remove()
+
+    async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        """Deliver an external event (see `Client.raise_event`)."""
+        await asyncio.to_thread(self.sync.raise_event, instance_id, name, data)
+
+    async def terminate(self, instance_id: str, reason: str | None = None) -> None:
+        """Terminate the instance (see `Client.terminate`)."""
+        await asyncio.to_thread(self.sync.terminate, instance_id, reason)
+
+    async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        """Suspend the instance (see `Client.suspend`)."""
+        await asyncio.to_thread(self.sync.suspend, instance_id, reason)
+
+    async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        """Resume the instance (see `Client.resume`)."""
+        await asyncio.to_thread(self.sync.resume, instance_id, reason)
+
+    async def purge(self, instance_id: str) -> bool:
+        """Delete a finished instance (see `Client.purge`)."""
+        return await asyncio.to_thread(self.sync.purge, instance_id)
+
+    async def purge_many(
+        self,
+        *,
+        status: Iterable[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> int:
+        """Delete finished instances matching the filters (see `Client.purge_many`)."""
+        return await asyncio.to_thread(
+            lambda: self.sync.purge_many(
+                status=status, created_from=created_from, created_to=created_to
+            )
+        )
+
+    async def list(self, **filters: Any) -> InstancePage:
+        """One page of instances (see `Client.list` for the filters)."""
+        return await asyncio.to_thread(lambda: self.sync.list(**filters))
+
+    async def history(self, instance_id: str) -> builtins.list[HistoryEvent]:
+        """The instance's history (see `Client.history`)."""
+        return await asyncio.to_thread(self.sync.history, instance_id)

@@ -1,0 +1,1 @@
+"""The replay engine: history + orchestrator code -> decisions. Pure: no I/O, no clock."""

@@ -1,0 +1,169 @@
+"""The one converter between Python values and JSON: payloads and history events.
+
+Payloads (inputs, outputs, event data) are unstructured into JSON values at
+the call site, so a value that cannot become JSON fails where it was passed,
+with a message naming its type and where inside it the problem sits. They are
+structured back into the annotated type of the parameter that receives them.
+History events are tagged with their class name under ``"type"``; fields left
+at their default are omitted. Never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+from cattrs.preconf.json import make_converter
+
+from durable._model.events import EVENT_TYPES, HistoryEvent, JSONValue
+from durable.errors import PayloadError
+
+__all__ = ["PayloadConverter"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class PayloadConverter:
+    """Converts payloads and history events to and from JSON values and text."""
+
+    def __init__(self, converter: cattrs.Converter | None = None) -> None:
+        self._converter = converter or make_converter()
+        self._converter.register_structure_hook(datetime, _structure_datetime)
+        self._converter.register_unstructure_hook(datetime, _unstructure_datetime)
+        self._event_unstructure = {
+            klass: make_dict_unstructure_fn(
+                klass, self._converter, _cattrs_omit_if_default=True, timestamp=override()
+            )
+            for klass in EVENT_TYPES.values()
+        }
+
+    @property
+    def cattrs(self) -> cattrs.Converter:
+        """The underlying cattrs converter, for registering hooks of your own types."""
+        return self._converter
+
+    def to_json(self, value: Any, *, what: str) -> JSONValue:
+        """Unstructure `value` into a JSON value, or fail naming `what` and the type.
+
+        Args:
+            value: any value the converter knows: JSON types, datetimes, enums,
+                attrs classes, dataclasses, and their compositions.
+            what: where the value was given, for the error message
+                (e.g. ``"input of activity 'charge'"``).
+
+        Raises:
+            PayloadError: the value, or something inside it, cannot become JSON.
+        """
+        if isinstance(value, _SCALARS):
+            return value
+        try:
+            plain = self._converter.unstructure(value)
+        except Exception as error:
+            raise PayloadError(
+                f"{what}: cannot convert a value of type {type(value).__name__} to JSON: {error}"
+            ) from error
+        _check_json(plain, what, type(value).__name__)
+        return plain
+
+    def from_json(self, value: JSONValue, annotation: Any, *, what: str) -> Any:
+        """Structure a JSON value into `annotation`, or fail naming `what` and the path."""
+        if annotation is Any or annotation is None:
+            return value
+        try:
+            return self._converter.structure(value, annotation)
+        except Exception as error:
+            detail = "; ".join(cattrs.transform_error(error)) if _is_cattrs(error) else str(error)
+            raise PayloadError(
+                f"{what}: cannot structure {_describe(value)} as {_type_name(annotation)}: {detail}"
+            ) from error
+
+    def event_to_json(self, event: HistoryEvent) -> dict[str, JSONValue]:
+        """The JSON form of a history event, tagged with its type."""
+        body: dict[str, JSONValue] = {"type": type(event).__name__}
+        body.update(self._event_unstructure[type(event)](event))
+        return body
+
+    def event_from_json(self, data: dict[str, JSONValue]) -> HistoryEvent:
+        """The history event a JSON form describes; fails naming the type tag."""
+        tag = data.get("type") if isinstance(data, dict) else None
+        klass = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
+        if klass is None:
+            raise PayloadError(f"unknown history event type {tag!r}")
+        fields = {key: value for key, value in data.items() if key != "type"}
+        try:
+            return self._converter.structure(fields, klass)
+        except Exception as error:
+            detail = "; ".join(cattrs.transform_error(error)) if _is_cattrs(error) else str(error)
+            raise PayloadError(f"invalid {tag} event: {detail}") from error
+
+    def dumps(self, value: JSONValue) -> str:
+        """JSON text of a JSON value: compact, key order kept, no NaN."""
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+    def loads(self, text: str) -> JSONValue:
+        """The JSON value of JSON text."""
+        return json.loads(text)
+
+    def dump_event(self, event: HistoryEvent) -> str:
+        """JSON text of a history event."""
+        return self.dumps(self.event_to_json(event))
+
+    def load_event(self, text: str) -> HistoryEvent:
+        """The history event of JSON text."""
+        return self.event_from_json(json.loads(text))
+
+
+def _check_json(value: Any, what: str, root_type: str) -> None:
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _SCALARS):
+            if isinstance(item, float) and item != item:
+                raise PayloadError(f"{what}: NaN at {path} is not valid JSON")
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise PayloadError(
+                        f"{what}: a dict key of type {type(key).__name__} at {path} "
+                        "cannot become JSON (keys must be str)"
+                    )
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+        else:
+            where = "" if path == "$" else f" (inside {root_type}, at {path})"
+            raise PayloadError(
+                f"{what}: cannot convert a value of type {type(item).__name__}{where} to JSON; "
+                "use JSON types, datetimes, enums, attrs classes or dataclasses"
+            )
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise ValueError(f"expected an ISO 8601 datetime string, got {_describe(value)}")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _is_cattrs(error: Exception) -> bool:
+    return isinstance(error, cattrs.BaseValidationError | cattrs.StructureHandlerNotFoundError)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)

@@ -1,0 +1,1 @@
+"""Stores: where instances, histories, inboxes and activity tasks live."""

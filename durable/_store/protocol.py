@@ -1,0 +1,360 @@
+"""The store interface: the values a store takes and returns, and its methods.
+
+A store keeps, for every instance, a row (`InstanceStatus`), an append-only
+history, an inbox of messages (new events, each visible from a time on) and
+the activity tasks it has scheduled. Workers take work under a lease:
+
+- `take_orchestration` locks one instance that has visible messages and
+  returns them; `commit_episode` applies one `EpisodeCommit` atomically
+  (history appended, consumed messages deleted, tasks and messages inserted,
+  row updated, lock released) or raises `LeaseLostError` and changes nothing.
+- `take_activity` leases one activity task; `complete_activity` deletes it and
+  delivers its result to the instance's inbox in the same transaction.
+
+Every method is synchronous and thread-safe; the worker calls blocking stores
+from a thread. Times are passed in by the caller (the store never reads a
+clock), so a virtual clock drives a store exactly like the real one.
+Invariants every store keeps (the contract suite checks them):
+
+1. One transaction per commit: after a crash a store shows the state before
+   or after a commit, never between.
+2. An instance is locked by at most one unexpired lease; a commit whose lease
+   was taken over changes nothing.
+3. Messages of one instance are returned in the order they were inserted.
+4. A durable timer is a `TimerFired` message visible from its fire time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import attrs
+
+from durable._model.events import ExecutionStarted, HistoryEvent, JSONValue
+from durable._model.failures import FailureDetails
+from durable._model.status import InstanceStatus, RuntimeStatus, Waiting
+from durable.errors import InvalidArgumentError
+
+__all__ = [
+    "ActivityWorkItem",
+    "EpisodeCommit",
+    "InstancePage",
+    "InstanceQuery",
+    "Message",
+    "NewActivityTask",
+    "NewMessage",
+    "OrchestrationWorkItem",
+    "Store",
+    "decode_continuation",
+    "encode_continuation",
+]
+
+
+@attrs.frozen(kw_only=True)
+class NewMessage:
+    """An event to put into an instance's inbox.
+
+    Attributes:
+        instance_id: the receiving instance.
+        event: the event it will see.
+        visible_at: the time from which workers may take it (a timer's fire time).
+        execution_id: if set, the message is meant for that execution only and is
+            stale once the instance has continued as new or restarted.
+    """
+
+    instance_id: str
+    event: HistoryEvent
+    visible_at: datetime
+    execution_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """An event in an instance's inbox, as taken by a worker.
+
+    Attributes:
+        id: the store's id for it; ids grow in insertion order.
+    """
+
+    id: int
+    instance_id: str
+    event: HistoryEvent
+    visible_at: datetime
+    execution_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NewActivityTask:
+    """An activity call to enqueue for the workers."""
+
+    instance_id: str
+    execution_id: str
+    seq: int
+    name: str
+    input: JSONValue
+    visible_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ActivityWorkItem:
+    """An activity task leased by a worker.
+
+    Attributes:
+        id: the store's id for the task.
+        attempt: how many times the task has been taken, this time included.
+        lock_token: proves the lease; changes with every take.
+        locked_until: when the lease runs out unless renewed.
+    """
+
+    id: int
+    instance_id: str
+    execution_id: str
+    seq: int
+    name: str
+    input: JSONValue
+    attempt: int
+    lock_token: str
+    locked_until: datetime
+
+
+@attrs.frozen(kw_only=True)
+class OrchestrationWorkItem:
+    """An instance locked by a worker, with the messages for its next episode.
+
+    Attributes:
+        instance: the instance row as it was when taken.
+        history_length: events in its stored history; lets a worker trust its cache.
+        messages: the visible messages, in insertion order.
+        lock_token: proves the lease; changes with every take.
+        locked_until: when the lease runs out.
+    """
+
+    instance: InstanceStatus
+    history_length: int
+    messages: tuple[Message, ...]
+    lock_token: str
+    locked_until: datetime
+
+
+@attrs.frozen(kw_only=True)
+class EpisodeCommit:
+    """Everything one episode changes, applied in one transaction.
+
+    Attributes:
+        consumed: ids of the messages the episode took (deleted).
+        reset_history: drop the stored history before appending (continue-as-new).
+        history: events appended to the history.
+        status, output, failure, custom_status, waiting: the new instance row values.
+        input: the instance input (changes on continue-as-new).
+        execution_id: the execution id (changes on continue-as-new).
+        completed_at: set when the instance finished.
+        updated_at: the episode's time, for `last_updated_at`.
+        activities: activity tasks to enqueue.
+        messages: messages to insert: timers and carried-over events for this
+            instance, events and results for others. Messages to another
+            instance that does not exist or has finished are dropped.
+        sub_orchestrations: child instances to create. If an unfinished instance
+            already has a child's id, the parent receives a
+            `SubOrchestrationFailed` message instead.
+        clear_inbox: delete this instance's unconsumed messages (it finished).
+    """
+
+    consumed: tuple[int, ...]
+    history: tuple[HistoryEvent, ...]
+    status: RuntimeStatus
+    updated_at: datetime
+    execution_id: str
+    input: JSONValue = None
+    reset_history: bool = False
+    output: JSONValue = None
+    failure: FailureDetails | None = None
+    custom_status: JSONValue = None
+    waiting: Waiting = attrs.field(factory=Waiting)
+    completed_at: datetime | None = None
+    activities: tuple[NewActivityTask, ...] = ()
+    messages: tuple[NewMessage, ...] = ()
+    sub_orchestrations: tuple[ExecutionStarted, ...] = ()
+    clear_inbox: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class InstanceQuery:
+    """A filter over instances; every given field must match.
+
+    Attributes:
+        statuses: any of these runtime statuses.
+        name: the orchestrator name.
+        created_from: created at or after.
+        created_to: created before.
+        instance_id_prefix: ids that start with this.
+        page_size: at most this many per page.
+        continuation: the token of the previous page, to go on from there.
+    """
+
+    statuses: frozenset[RuntimeStatus] | None = None
+    name: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    instance_id_prefix: str | None = None
+    page_size: int = 100
+    continuation: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.page_size, int) or not 1 <= self.page_size <= 10_000:
+            raise InvalidArgumentError(
+                f"page_size must be an int from 1 to 10000, got {self.page_size!r}"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class InstancePage:
+    """One page of instances ordered by creation time, then id.
+
+    Attributes:
+        continuation: pass it back in `InstanceQuery.continuation` for the next
+            page; None on the last page.
+    """
+
+    instances: tuple[InstanceStatus, ...]
+    continuation: str | None = None
+
+
+def encode_continuation(created_at: datetime, instance_id: str) -> str:
+    """The opaque continuation token for a page that ended at this instance."""
+    raw = f"{created_at.isoformat()}|{instance_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_continuation(token: str) -> tuple[datetime, str]:
+    """The (created_at, instance_id) a continuation token stands for."""
+    try:
+        created, _, instance_id = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), instance_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidArgumentError(f"continuation token {token!r} is not valid") from error
+
+
+class Store(Protocol):
+    """What every store provides. See the module docstring for the invariants."""
+
+    def create_instance(
+        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
+    ) -> None:
+        """Create an instance in PENDING with `started` in its inbox, visible at `visible_at`.
+
+        An instance that has finished under the same id is replaced (its history,
+        inbox and tasks deleted).
+
+        Raises:
+            InstanceExistsError: an unfinished instance has this id.
+        """
+        ...
+
+    def get_instance(self, instance_id: str) -> InstanceStatus | None:
+        """The instance row, or None."""
+        ...
+
+    def list_instances(self, query: InstanceQuery) -> InstancePage:
+        """One page of instances matching `query`, by creation time then id."""
+        ...
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """The stored history of the current execution, oldest first.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+        """
+        ...
+
+    def send_message(self, message: NewMessage) -> None:
+        """Put a message from a client into an instance's inbox.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceFinishedError: it has completed, failed or been terminated.
+        """
+        ...
+
+    def purge_instance(self, instance_id: str) -> bool:
+        """Delete a finished instance completely; False if there was none.
+
+        Raises:
+            InstanceExistsError: the instance has not finished.
+        """
+        ...
+
+    def purge_instances(self, query: InstanceQuery) -> int:
+        """Delete every finished instance matching `query` (all pages); how many."""
+        ...
+
+    def take_orchestration(
+        self, *, now: datetime, lease: timedelta, owner: str
+    ) -> OrchestrationWorkItem | None:
+        """Lock an instance with messages visible at `now`, oldest message first."""
+        ...
+
+    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+        """Apply `commit` atomically and release the instance.
+
+        Raises:
+            LeaseLostError: the lease was taken over; nothing was changed.
+        """
+        ...
+
+    def release_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Unlock the instance without changing it (its messages stay)."""
+        ...
+
+    def take_activity(
+        self, *, now: datetime, lease: timedelta, owner: str
+    ) -> ActivityWorkItem | None:
+        """Lease the oldest activity task visible at `now` and not leased."""
+        ...
+
+    def renew_activity(
+        self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem:
+        """Extend the lease of a running activity.
+
+        Raises:
+            LeaseLostError: the lease was taken over or the task is gone.
+        """
+        ...
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """Delete the task and deliver `result` (TaskCompleted or TaskFailed) in one transaction.
+
+        If the task is already gone (another worker delivered it), nothing happens.
+        """
+        ...
+
+    def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
+        """Give a leased task back so that another worker may take it at once."""
+        ...
+
+    def next_due(self, *, now: datetime) -> datetime | None:
+        """The earliest time work may be takeable, or None if nothing is pending.
+
+        A hint for sleeping workers and virtual clocks: never later than the
+        real time work becomes takeable. Locked instances and leased tasks count
+        from their lease expiry.
+        """
+        ...
+
+    def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` (from any thread) after each commit that adds work.
+
+        Returns:
+            A function that removes the listener.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

@@ -1,0 +1,1 @@
+"""The worker: takes work from a store, runs episodes and activities, commits."""

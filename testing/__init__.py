@@ -1,0 +1,3 @@
+"""durable.testing: the simulation harness (work in progress)."""
+
+__all__: list[str] = []
