@@ -258,8 +258,9 @@ class OrchestrationContext:
     def when_any(self, tasks: Iterable[TaskLike]) -> Task[Task[Any]]:
         """A task of the first task to finish (the task itself: check ``winner is t``).
 
-        Coroutines run as concurrent branches. Losing branches and event waits are
-        cancelled; losing activities, sub-orchestrations and timers run on.
+        Coroutines run as concurrent branches. Losing branches, event waits and
+        when_all/when_any groups are cancelled; losing activities, sub-orchestrations
+        and timers run on.
         """
         children = [self._as_task(each) for each in tasks]
         if not children:

@@ -35,7 +35,7 @@ from durable._engine.tasks import (
     Task,
     TimerTask,
 )
-from durable._model.converter import PayloadConverter
+from durable._model.converter import PayloadConverter, default_converter
 from durable._model.definitions import OrchestratorDefinition
 from durable._model.events import (
     ContinuedAsNew,
@@ -67,7 +67,12 @@ from durable._model.status import (
     RuntimeStatus,
     Waiting,
 )
-from durable.errors import ActivityError, NonDeterminismError, SubOrchestratorError
+from durable.errors import (
+    ActivityError,
+    NonDeterminismError,
+    SubOrchestratorError,
+    UnsupportedAwaitError,
+)
 
 if TYPE_CHECKING:
     from durable._engine.context import OrchestrationContext
@@ -75,8 +80,11 @@ if TYPE_CHECKING:
 __all__ = ["Execution"]
 
 _WAITING_SHOWN = 100
+# Events applied at once even while suspended (a second suspend is a no-op, not a held
+# event that would suspend the instance again right after it is resumed).
 _NEVER_HELD = (
     ExecutionResumed,
+    ExecutionSuspended,
     ExecutionTerminated,
     OrchestratorStarted,
     TaskScheduled,
@@ -84,6 +92,7 @@ _NEVER_HELD = (
     SubOrchestrationCreated,
     EventSent,
 )
+_FINAL_ERRORS = (NonDeterminismError, UnsupportedAwaitError)
 _CARRIED_OVER = (EventRaised, ExecutionTerminated, ExecutionSuspended, ExecutionResumed)
 _ENDINGS = {
     None: "more work (the orchestrator has not returned here)",
@@ -133,7 +142,7 @@ class Execution:
         self.definition = definition
         self.instance_id = instance_id
         self.registry: Registry = registry or NameRegistry()
-        self.converter = converter or PayloadConverter()
+        self.converter = converter or default_converter()
         self.history_length = 0
         self.ready: deque[tuple[Fiber, Task[Any]]] = deque()
         self.current_fiber: Fiber | None = None
@@ -150,7 +159,10 @@ class Execution:
         self._timers: dict[int, TimerTask] = {}
         self._children: dict[int, SubOrchestratorTask[Any]] = {}
         self._waiters: dict[str, deque[EventTask[Any]]] = {}
-        self._buffer: dict[str, deque[EventRaised]] = {}
+        # Events that came before anyone waited for them, each with its arrival number,
+        # so that continue-as-new carries them over in the order they arrived.
+        self._buffer: dict[str, deque[tuple[int, EventRaised]]] = {}
+        self._arrivals = itertools.count()
         self._held: list[HistoryEvent] | None = None
         self._outcome: _Outcome | None = None
         self._root: Fiber | None = None
@@ -238,6 +250,8 @@ class Execution:
             handler(event)
         except NonDeterminismError as error:
             self._diverged_at = error.position
+            # Calls the diverged code made are not the recorded ones: never carry them out.
+            self._pending.clear()
             self._fail(error, even_if_finished=True)
             return
         self._drain()
@@ -314,7 +328,7 @@ class Execution:
             task = waiters.popleft()
             self._settle_payload(task, event.input, f"data of event {event.name!r}")
         else:
-            self._buffer.setdefault(event.name, deque()).append(event)
+            self._buffer.setdefault(event.name, deque()).append((next(self._arrivals), event))
 
     def _on_child_completed(self, event: SubOrchestrationCompleted) -> None:
         task = self._children.pop(event.seq, None)
@@ -329,6 +343,8 @@ class Execution:
     def _on_terminated(self, event: ExecutionTerminated) -> None:
         if self._outcome is None:
             self._outcome = _Outcome(RuntimeStatus.TERMINATED, output=event.reason, recorded=True)
+            # Calls made earlier in this episode are not carried out for a terminated instance.
+            self._pending.clear()
             self._close_fibers()
 
     def _on_suspended(self, _: ExecutionSuspended) -> None:
@@ -376,9 +392,7 @@ class Execution:
         new_input, carry = self.continue_as_new_request
         carried: tuple[EventRaised, ...] = ()
         if carry:
-            carried = tuple(
-                sorted(itertools.chain(*self._buffer.values()), key=lambda event: event.timestamp)
-            )
+            carried = tuple(event for _, event in sorted(itertools.chain(*self._buffer.values())))
         self._outcome = _Outcome(
             RuntimeStatus.CONTINUED_AS_NEW,
             continue_as_new=ContinueAsNewRequest(input=new_input, carried_events=carried),
@@ -392,9 +406,13 @@ class Execution:
     def _fail(self, error: BaseException, *, even_if_finished: bool = False) -> None:
         if self._outcome is not None and not even_if_finished:
             return
+        # Only the engine's own verdicts (divergence, a non-durable await) are final; an
+        # error the orchestrator raised may be retried by a parent's retry policy.
         self._outcome = _Outcome(
             RuntimeStatus.FAILED,
-            failure=FailureDetails.from_exception(error, non_retryable=True),
+            failure=FailureDetails.from_exception(
+                error, non_retryable=isinstance(error, _FINAL_ERRORS)
+            ),
         )
         self.ready.clear()
         self._close_fibers()
@@ -422,9 +440,13 @@ class Execution:
             return (ExecutionFailed(timestamp=now, failure=outcome.failure),)
         request = outcome.continue_as_new
         assert request is not None
-        if carried and self.continue_as_new_request and self.continue_as_new_request[1]:
+        # Terminate, suspend and resume requests are carried over even when the code
+        # asked not to carry external events: dropping them would lose the request.
+        keep_events = self.continue_as_new_request is not None and self.continue_as_new_request[1]
+        later = tuple(each for each in carried if keep_events or not isinstance(each, EventRaised))
+        if later:
             outcome.continue_as_new = ContinueAsNewRequest(
-                input=request.input, carried_events=(*request.carried_events, *carried)
+                input=request.input, carried_events=(*request.carried_events, *later)
             )
         return (ContinuedAsNew(timestamp=now, input=request.input),)
 
@@ -502,7 +524,7 @@ class Execution:
         """Settle `task` with a buffered event of its name, or queue it for the next one."""
         buffered = self._buffer.get(task.name)
         if buffered:
-            event = buffered.popleft()
+            _, event = buffered.popleft()
             self._settle_payload(task, event.input, f"data of event {task.name!r}")
         else:
             self._waiters.setdefault(task.name, deque()).append(task)

@@ -45,7 +45,7 @@ class FiberHost(Protocol):
 class Fiber:
     """One generator or coroutine being driven by the engine."""
 
-    __slots__ = ("_host", "_on_done", "_target", "closed", "owned")
+    __slots__ = ("_compact_at", "_host", "_on_done", "_target", "closed", "owned")
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class Fiber:
         self._on_done = on_done
         self.closed = False
         self.owned: list[Task[Any]] = []
+        self._compact_at = 64
 
     def start(self) -> None:
         """Run the fiber until it first waits."""
@@ -111,8 +112,11 @@ class Fiber:
 
     def own(self, task: Task[Any]) -> None:
         """Record a cancellable task this fiber created."""
-        if len(self.owned) >= 64:
+        if len(self.owned) >= self._compact_at:
+            # Drop settled tasks; compact again only once the live ones have doubled,
+            # so owning n tasks costs O(n) overall.
             self.owned = [each for each in self.owned if not each._done]
+            self._compact_at = max(64, 2 * len(self.owned))
         self.owned.append(task)
 
     def close(self) -> None:

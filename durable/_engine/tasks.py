@@ -182,12 +182,19 @@ class WhenAllTask(Task[list[Any]]):
         if self._remaining == 0:
             self._settle([each._value for each in self._children], None)
 
+    def cancel(self) -> None:
+        """Stop waiting (as a `when_any` loser): cancel the children that can be."""
+        if not self._done:
+            self._settle(None, TaskCancelledError("the when_all was cancelled"))
+            _cancel_losers(self._children)
+
 
 class WhenAnyTask(Task[Task[Any]]):
     """Settles with the first child to settle (the task itself, not its value).
 
-    Losers that are branches or event waits are cancelled: a branch's own timers
-    and event waits are released, and a later event goes to the next wait for
+    Losers that are branches, event waits, or `when_all`/`when_any` groups are
+    cancelled: a branch's own timers and event waits are released, a group's
+    branches and event waits are, and a later event goes to the next wait for
     it. Losing activities, sub-orchestrations and timers run on; await them
     again to get their results.
     """
@@ -206,8 +213,18 @@ class WhenAnyTask(Task[Task[Any]]):
         if self._done:
             return
         self._settle(child, None)
-        for loser in self._children:
-            if loser is not child and not loser._done:
-                cancel = getattr(loser, "cancel", None)
-                if cancel is not None and not isinstance(loser, TimerTask):
-                    cancel()
+        _cancel_losers([each for each in self._children if each is not child])
+
+    def cancel(self) -> None:
+        """Stop waiting (as a `when_any` loser): cancel the children that can be."""
+        if not self._done:
+            self._settle(None, TaskCancelledError("the when_any was cancelled"))
+            _cancel_losers(self._children)
+
+
+def _cancel_losers(tasks: Sequence[Task[Any]]) -> None:
+    """Cancel unsettled branches, event waits and groups of them; timers run on."""
+    for task in tasks:
+        cancel = getattr(task, "cancel", None)
+        if cancel is not None and not task._done and not isinstance(task, TimerTask):
+            cancel()

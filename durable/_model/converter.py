@@ -10,7 +10,9 @@ at their default are omitted. Never pickle.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ from cattrs.preconf.json import make_converter
 from durable._model.events import EVENT_TYPES, HistoryEvent, JSONValue
 from durable.errors import PayloadError
 
-__all__ = ["PayloadConverter"]
+__all__ = ["PayloadConverter", "default_converter"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -58,6 +60,8 @@ class PayloadConverter:
             PayloadError: the value, or something inside it, cannot become JSON.
         """
         if isinstance(value, _SCALARS):
+            if isinstance(value, float) and not math.isfinite(value):
+                _check_json(value, what, "float")  # raises, naming NaN or Infinity
             return value
         try:
             plain = self._converter.unstructure(value)
@@ -70,7 +74,7 @@ class PayloadConverter:
 
     def from_json(self, value: JSONValue, annotation: Any, *, what: str) -> Any:
         """Structure a JSON value into `annotation`, or fail naming `what` and the path."""
-        if annotation is Any or annotation is None:
+        if annotation is Any or annotation is None or annotation is type(None):
             return value
         try:
             return self._converter.structure(value, annotation)
@@ -121,8 +125,9 @@ def _check_json(value: Any, what: str, root_type: str) -> None:
     while stack:
         item, path = stack.pop()
         if isinstance(item, _SCALARS):
-            if isinstance(item, float) and item != item:
-                raise PayloadError(f"{what}: NaN at {path} is not valid JSON")
+            if isinstance(item, float) and not math.isfinite(item):
+                name = "NaN" if item != item else ("Infinity" if item > 0 else "-Infinity")
+                raise PayloadError(f"{what}: {name} at {path} is not valid JSON")
             continue
         if isinstance(item, dict):
             for key, child in item.items():
@@ -167,3 +172,12 @@ def _describe(value: Any) -> str:
 
 def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) or repr(annotation)
+
+
+@functools.cache
+def default_converter() -> PayloadConverter:
+    """The converter used where none is given, built once (building one takes milliseconds).
+
+    Register hooks on a converter of your own (``App(converter=...)``), not on this one.
+    """
+    return PayloadConverter()

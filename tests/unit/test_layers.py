@@ -18,6 +18,8 @@ LAYERS = {
     "durable._store": 3,
     "durable._worker": 4,
     "durable._client": 5,
+    "durable.http": 6,
+    "durable.cli": 7,
 }
 PURE_PACKAGES = ("durable._model", "durable._engine")
 IMPURE_MODULES = {"asyncio", "os", "random", "socket", "sqlite3", "subprocess", "threading", "time"}
