@@ -1,0 +1,598 @@
+"""`SQLiteStore`: the embedded store, one local database file, safe for several processes.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction, so it takes SQLite's write
+lock up front (no deadlock-prone read-to-write upgrade) and commits all of its
+rows or none; reads run in a deferred transaction, a consistent WAL snapshot
+that never blocks writers. Work is handed out under leases: a take writes a
+fresh ``lock_token`` and ``locked_until``, and every later write for that
+lease checks the token inside its own transaction, so a stale holder's commit
+changes nothing (invariant 2 of `durable._store.protocol`).
+
+Threads: one connection per store, guarded by a lock. Writes serialise on
+SQLite's lock anyway; queueing this process's threads on a mutex is fair and
+immediate, where separate connections would poll each other through the busy
+handler. It also lets `close` release the one connection from any thread.
+Other processes use their own connections and wait through ``busy_timeout``.
+
+`take_orchestration` and `take_activity` look with a read first and only
+then pick again under ``BEGIN IMMEDIATE``, so idle pollers in many processes
+never queue on the write lock. SQLite errors leave as `StoreError` naming the
+file, with a hint when the cause is one a user can fix (locked, read-only).
+
+Listeners are in-process only: they run after a commit that added work, on
+the committing thread, outside the transaction and the lock. Other processes
+learn of new work by polling (see `next_due`).
+
+SQL and the row layout live in `sqlite_queries`; the schema, migrations and
+the checks made before a file is touched in `sqlite_schema`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+import attrs
+
+from durable._model.converter import PayloadConverter, default_converter
+from durable._model.events import (
+    ExecutionStarted,
+    HistoryEvent,
+    SubOrchestrationFailed,
+    TaskCompleted,
+    TaskFailed,
+)
+from durable._model.failures import FailureDetails
+from durable._model.status import InstanceStatus, RuntimeStatus
+from durable._store import sqlite_queries as q
+from durable._store._memory_rows import finished_action
+from durable._store.protocol import (
+    ActivityWorkItem,
+    EpisodeCommit,
+    InstancePage,
+    InstanceQuery,
+    NewMessage,
+    OrchestrationWorkItem,
+    decode_continuation,
+    encode_continuation,
+)
+from durable._store.sqlite_schema import (
+    SYNCHRONOUS_MODES,
+    error_hint,
+    open_database,
+    sqlite_path_from_url,
+)
+from durable.errors import (
+    InstanceExistsError,
+    InstanceFinishedError,
+    InstanceNotFoundError,
+    InvalidArgumentError,
+    LeaseLostError,
+    StoreError,
+)
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator
+
+__all__ = ["SQLiteStore", "sqlite_path_from_url"]
+
+_log = logging.getLogger(__name__)
+
+_FINISHED = frozenset(status for status in RuntimeStatus if status.is_terminal)
+
+
+def _check_lease(lease: timedelta) -> None:
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise InvalidArgumentError(f"lease must be a positive timedelta, got {lease!r}")
+
+
+def _new_token(owner: str) -> str:
+    return f"{owner}:{uuid4().hex}"
+
+
+class SQLiteStore:
+    """A `Store` in one SQLite database file (WAL mode), shared by threads and processes.
+
+    Args:
+        path: the database file. Its directory must exist; the file is created
+            and migrated if it is missing or empty.
+        converter: the payload converter for stored JSON; a default one if None.
+        synchronous: ``"FULL"`` (the default: every commit is on disk when it
+            returns) or ``"NORMAL"`` (faster; in WAL mode a power loss may undo
+            the last commits, but never leaves one half-written).
+        busy_timeout: how long a write waits for another process's lock
+            before it fails with `StoreError`.
+
+    Raises:
+        StoreError: the path cannot hold a store (missing directory, not a
+            SQLite file, someone else's database, read-only); nothing was written.
+        SchemaVersionError: the database was written by a newer `durable`.
+        InvalidArgumentError: `synchronous` or `busy_timeout` is out of range.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        converter: PayloadConverter | None = None,
+        synchronous: str = "FULL",
+        busy_timeout: timedelta = timedelta(seconds=30),
+    ) -> None:
+        mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
+        if mode not in SYNCHRONOUS_MODES:
+            raise InvalidArgumentError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}"
+            )
+        if not isinstance(busy_timeout, timedelta) or busy_timeout < timedelta(0):
+            raise InvalidArgumentError(
+                f"busy_timeout must be a non-negative timedelta, got {busy_timeout!r}"
+            )
+        self._path = Path(path)
+        self._rows = q.Rows(converter or default_converter())
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._listeners_lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = open_database(
+            self._path, synchronous=mode, busy_timeout_ms=busy_timeout // timedelta(milliseconds=1)
+        )
+        self._connection.row_factory = sqlite3.Row
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self._path)!r})"
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"SQLite store {self._path} is closed")
+            try:
+                connection.execute(begin)
+                try:
+                    yield connection
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"SQLite store {self._path}: {error}{error_hint(error)}"
+                ) from error
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("BEGIN DEFERRED")
+
+    # -- instances -------------------------------------------------------------
+
+    def create_instance(
+        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
+    ) -> None:
+        """See `Store.create_instance`."""
+        row = self._rows.new_instance(started, now=now)
+        start = self._rows.message(
+            NewMessage(
+                instance_id=started.instance_id,
+                event=started,
+                visible_at=visible_at,
+                execution_id=started.execution_id,
+            )
+        )
+        with self._write() as db:
+            status = _status(db, started.instance_id)
+            if status is not None and not status.is_terminal:
+                raise InstanceExistsError(started.instance_id, status.value)
+            if status is not None:
+                _delete_instance(db, started.instance_id)
+            db.execute(q.INSERT_INSTANCE, row)
+            db.execute(q.INSERT_MESSAGE, start)
+        self._notify()
+
+    def get_instance(self, instance_id: str) -> InstanceStatus | None:
+        """See `Store.get_instance`."""
+        with self._read() as db:
+            row = db.execute(q.SELECT_INSTANCE, {"instance_id": instance_id}).fetchone()
+        return None if row is None else self._rows.to_instance(row)
+
+    def list_instances(self, query: InstanceQuery) -> InstancePage:
+        """See `Store.list_instances`."""
+        where, params = self._filter(query, query.statuses)
+        if query.continuation is not None:
+            created_at, last_id = decode_continuation(query.continuation)
+            if created_at.tzinfo is None:  # not one of ours: those carry aware times
+                raise InvalidArgumentError(
+                    f"continuation token {query.continuation!r} is not valid"
+                )
+            params.update(after_created_at=q.to_us(created_at), after_id=last_id)
+        params["limit"] = query.page_size + 1
+        sql = q.select_instances(where, after=query.continuation is not None)
+        with self._read() as db:
+            rows = db.execute(sql, params).fetchall()
+        instances = tuple(self._rows.to_instance(row) for row in rows[: query.page_size])
+        if len(rows) <= query.page_size:
+            return InstancePage(instances=instances)
+        last = instances[-1]
+        return InstancePage(
+            instances=instances,
+            continuation=encode_continuation(last.created_at, last.instance_id),
+        )
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """See `Store.get_history`."""
+        with self._read() as db:
+            if _status(db, instance_id) is None:
+                raise InstanceNotFoundError(instance_id)
+            rows = db.execute(q.SELECT_HISTORY, {"instance_id": instance_id}).fetchall()
+        return [self._rows.to_event(row["event"]) for row in rows]
+
+    def send_message(self, message: NewMessage) -> None:
+        """See `Store.send_message`."""
+        params = self._rows.message(message)
+        with self._write() as db:
+            status = _status(db, message.instance_id)
+            if status is None:
+                raise InstanceNotFoundError(message.instance_id)
+            if status.is_terminal:
+                action = finished_action(message.event)
+                raise InstanceFinishedError(message.instance_id, status.value, action)
+            db.execute(q.INSERT_MESSAGE, params)
+        self._notify()
+
+    def purge_instance(self, instance_id: str) -> bool:
+        """See `Store.purge_instance`."""
+        with self._write() as db:
+            status = _status(db, instance_id)
+            if status is None:
+                return False
+            if not status.is_terminal:
+                raise InstanceExistsError(instance_id, status.value)
+            _delete_instance(db, instance_id)
+        return True
+
+    def purge_instances(self, query: InstanceQuery) -> int:
+        """See `Store.purge_instances`; `page_size` and `continuation` are ignored."""
+        statuses = _FINISHED if query.statuses is None else query.statuses & _FINISHED
+        where, params = self._filter(query, statuses)
+        with self._write() as db:
+            ids = [row[0] for row in db.execute(q.purge_candidates(where), params)]
+            for instance_id in ids:
+                _delete_instance(db, instance_id)
+        return len(ids)
+
+    # -- orchestration work ----------------------------------------------------
+
+    def take_orchestration(
+        self, *, now: datetime, lease: timedelta, owner: str
+    ) -> OrchestrationWorkItem | None:
+        """See `Store.take_orchestration`."""
+        _check_lease(lease)
+        now_us = q.to_us(now)
+        # A read first, so that idle pollers never take the write lock.
+        with self._read() as db:
+            if db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone() is None:
+                return None
+        token, locked_until = _new_token(owner), now + lease
+        with self._write() as db:
+            picked = db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone()
+            if picked is None:
+                return None
+            key = {"instance_id": picked["instance_id"]}
+            db.execute(
+                q.LOCK_INSTANCE, {**key, "lock_token": token, "locked_until": q.to_us(locked_until)}
+            )
+            row = db.execute(q.SELECT_INSTANCE, key).fetchone()
+            (length,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+            messages = db.execute(q.SELECT_VISIBLE_MESSAGES, {**key, "now": now_us}).fetchall()
+        return OrchestrationWorkItem(
+            instance=self._rows.to_instance(row),
+            history_length=length,
+            messages=tuple(self._rows.to_message(message) for message in messages),
+            lock_token=token,
+            locked_until=locked_until,
+        )
+
+    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+        """See `Store.commit_episode` and `EpisodeCommit`.
+
+        Everything is serialized before the transaction starts, so nothing but
+        the database can fail half-way, and the transaction rolls that back.
+        """
+        instance_id = item.instance.instance_id
+        key = {"instance_id": instance_id}
+        children = [self._child(started, commit) for started in commit.sub_orchestrations]
+        events = [self._rows.event_text(event) for event in commit.history]
+        messages = [self._rows.message(message) for message in commit.messages]
+        tasks = [self._rows.task(task) for task in commit.activities]
+        row = self._rows.episode(instance_id, commit)
+        with self._write() as db:
+            _check_lock(db, instance_id, item.lock_token)
+            for message_id in commit.consumed:
+                db.execute(q.DELETE_MESSAGE, {**key, "id": message_id})
+            if commit.clear_inbox:
+                db.execute(q.DELETE_INSTANCE_MESSAGES, key)
+            if commit.reset_history:
+                db.execute(q.DELETE_HISTORY, key)
+            (start,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+            db.executemany(
+                q.INSERT_HISTORY,
+                [{**key, "position": start + i, "event": text} for i, text in enumerate(events)],
+            )
+            db.executemany(q.INSERT_TASK, tasks)
+            for child in children:  # before the messages, which may be addressed to them
+                self._start_child(db, child, commit, parent_id=instance_id)
+            for message in messages:
+                _deliver(db, message, sender=instance_id)
+            db.execute(q.UPDATE_INSTANCE_AFTER_EPISODE, row)
+        self._notify()
+
+    def release_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """See `Store.release_orchestration`; a lease already lost is left alone."""
+        params = {"instance_id": item.instance.instance_id, "lock_token": item.lock_token}
+        with self._write() as db:
+            released = db.execute(q.UNLOCK_INSTANCE, params).rowcount > 0
+        if released:
+            self._notify()
+
+    def _child(self, started: ExecutionStarted, commit: EpisodeCommit) -> _Child:
+        if started.parent is None:
+            raise InvalidArgumentError(
+                f"sub-orchestration {started.instance_id!r} has no parent in its "
+                "ExecutionStarted event"
+            )
+        start = NewMessage(
+            instance_id=started.instance_id,
+            event=started,
+            visible_at=commit.updated_at,
+            execution_id=started.execution_id,
+        )
+        return _Child(
+            instance_id=started.instance_id,
+            seq=started.parent.seq,
+            row=self._rows.new_instance(started, now=commit.updated_at),
+            start=self._rows.message(start),
+        )
+
+    def _start_child(
+        self, db: sqlite3.Connection, child: _Child, commit: EpisodeCommit, *, parent_id: str
+    ) -> None:
+        """Create a sub-orchestration, or tell the parent that its id is taken."""
+        status = _status(db, child.instance_id)
+        if status is None or status.is_terminal:
+            if status is not None:
+                _delete_instance(db, child.instance_id)
+            db.execute(q.INSERT_INSTANCE, child.row)
+            db.execute(q.INSERT_MESSAGE, child.start)
+            return
+        error = InstanceExistsError(child.instance_id, status.value)
+        failed = SubOrchestrationFailed(
+            timestamp=commit.updated_at, seq=child.seq, failure=FailureDetails.from_exception(error)
+        )
+        refusal = NewMessage(
+            instance_id=parent_id,
+            event=failed,
+            visible_at=commit.updated_at,
+            execution_id=commit.execution_id,
+        )
+        db.execute(q.INSERT_MESSAGE, self._rows.message(refusal))
+
+    # -- activity work ---------------------------------------------------------
+
+    def take_activity(
+        self, *, now: datetime, lease: timedelta, owner: str
+    ) -> ActivityWorkItem | None:
+        """See `Store.take_activity`."""
+        _check_lease(lease)
+        now_us = q.to_us(now)
+        with self._read() as db:
+            if db.execute(q.PICK_ACTIVITY, {"now": now_us}).fetchone() is None:
+                return None
+        token, locked_until = _new_token(owner), now + lease
+        with self._write() as db:
+            row = db.execute(q.PICK_ACTIVITY, {"now": now_us}).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                q.LEASE_TASK,
+                {"id": row["id"], "lock_token": token, "locked_until": q.to_us(locked_until)},
+            )
+        return self._rows.to_activity(row, lock_token=token, locked_until=locked_until)
+
+    def renew_activity(
+        self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem:
+        """See `Store.renew_activity`."""
+        _check_lease(lease)
+        locked_until = now + lease
+        params = {
+            "id": item.id,
+            "lock_token": item.lock_token,
+            "locked_until": q.to_us(locked_until),
+        }
+        with self._write() as db:
+            renewed = db.execute(q.RENEW_TASK, params).rowcount > 0
+        if not renewed:
+            raise LeaseLostError(
+                f"the lease on activity task {item.id} ({item.name!r}, seq {item.seq} of instance "
+                f"{item.instance_id!r}) was lost: another worker took it over or it was delivered"
+            )
+        return attrs.evolve(item, locked_until=locked_until)
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """See `Store.complete_activity`.
+
+        The first result delivered wins, even one whose lease has run out:
+        the work was done, and the other worker's result is then a no-op.
+        The result is dropped if the instance is gone or has finished.
+        """
+        if not isinstance(result, TaskCompleted | TaskFailed):
+            raise InvalidArgumentError(
+                f"result must be TaskCompleted or TaskFailed, got {type(result).__name__}"
+            )
+        message = NewMessage(
+            instance_id=item.instance_id,
+            event=result,
+            visible_at=now,
+            execution_id=item.execution_id,
+        )
+        params = self._rows.message(message)
+        with self._write() as db:
+            if db.execute(q.SELECT_TASK, {"id": item.id}).fetchone() is None:
+                return
+            db.execute(q.DELETE_TASK, {"id": item.id})
+            delivered = _deliver(db, params)
+        if delivered:
+            self._notify()
+
+    def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
+        """See `Store.release_activity`; a lease already lost is left alone."""
+        params = {"id": item.id, "lock_token": item.lock_token, "now": q.to_us(now)}
+        with self._write() as db:
+            released = db.execute(q.RELEASE_TASK, params).rowcount > 0
+        if released:
+            self._notify()
+
+    # -- waking up ---------------------------------------------------------------
+
+    def next_due(self, *, now: datetime) -> datetime | None:
+        """See `Store.next_due`; a time at or before `now` means work is takeable now."""
+        queries = (
+            q.NEXT_DUE_UNLOCKED_INSTANCE,
+            q.NEXT_DUE_LOCKED_INSTANCE,
+            q.NEXT_DUE_UNLEASED_TASK,
+            q.NEXT_DUE_LEASED_TASK,
+        )
+        with self._read() as db:
+            rows = [db.execute(query).fetchone() for query in queries]
+        due = [row[0] for row in rows if row is not None and row[0] is not None]
+        return q.from_us(min(due)) if due else None
+
+    def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """See `Store.add_listener`. Listeners hear of this process's commits only."""
+        with self._listeners_lock:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return remove
+
+    def _notify(self) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:  # the commit stands; a listener must not undo it
+                _log.exception("store listener %r raised", listener)
+
+    def pragma(self, name: str) -> object:
+        """The current value of a connection setting, for diagnostics.
+
+        Args:
+            name: one of ``journal_mode``, ``synchronous`` (0 OFF, 1 NORMAL,
+                2 FULL), ``busy_timeout`` (milliseconds) or ``foreign_keys``.
+        """
+        if name not in _READABLE_PRAGMAS:
+            raise InvalidArgumentError(
+                f"pragma must be one of {', '.join(_READABLE_PRAGMAS)}, got {name!r}"
+            )
+        with self._read() as db:
+            value: object = db.execute(f"PRAGMA {name}").fetchone()[0]
+        return value
+
+    def _filter(
+        self, query: InstanceQuery, statuses: frozenset[RuntimeStatus] | None
+    ) -> tuple[str, dict[str, object]]:
+        return self._rows.filter(
+            statuses,
+            name=query.name,
+            created_from=query.created_from,
+            created_to=query.created_to,
+            id_prefix=query.instance_id_prefix,
+        )
+
+    def close(self) -> None:
+        """Close the connection; later calls fail with `StoreError`. Idempotent."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+_READABLE_PRAGMAS = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+
+
+def _status(db: sqlite3.Connection, instance_id: str) -> RuntimeStatus | None:
+    row = db.execute(q.SELECT_INSTANCE_LOCK, {"instance_id": instance_id}).fetchone()
+    return None if row is None else RuntimeStatus(row["status"])
+
+
+def _check_lock(db: sqlite3.Connection, instance_id: str, lock_token: str) -> None:
+    row = db.execute(q.SELECT_INSTANCE_LOCK, {"instance_id": instance_id}).fetchone()
+    if row is None or row["lock_token"] != lock_token:
+        raise LeaseLostError(
+            f"the lease on instance {instance_id!r} was lost (another worker took it over "
+            "after it expired, or it was released); the episode was not committed"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class _Child:
+    """A sub-orchestration to start, serialized before the transaction."""
+
+    instance_id: str
+    seq: int
+    row: dict[str, Any]
+    start: dict[str, Any]
+
+
+def _deliver(db: sqlite3.Connection, message: dict[str, Any], *, sender: str = "") -> bool:
+    """Insert a message unless it is for another instance that is missing or finished.
+
+    Returns:
+        Whether it was inserted.
+    """
+    if message["instance_id"] != sender:
+        status = _status(db, message["instance_id"])
+        if status is None or status.is_terminal:
+            return False
+    db.execute(q.INSERT_MESSAGE, message)
+    return True
+
+
+def _delete_instance(db: sqlite3.Connection, instance_id: str) -> None:
+    key = {"instance_id": instance_id}
+    for statement in (
+        q.DELETE_HISTORY,
+        q.DELETE_INSTANCE_MESSAGES,
+        q.DELETE_INSTANCE_TASKS,
+        q.DELETE_INSTANCE,
+    ):
+        db.execute(statement, key)
