@@ -61,8 +61,9 @@ class AsyncClient:
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()
 
-        def notify() -> None:
-            loop.call_soon_threadsafe(changed.set)
+        def notify() -> None:  # called by the store from any thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits now
+                loop.call_soon_threadsafe(changed.set)
 
         remove = self.sync.store.add_listener(notify)
         clock = self.sync.clock

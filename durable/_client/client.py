@@ -11,7 +11,7 @@ from typing import Any
 
 from durable._app import App, check_name
 from durable._client.ids import check_event_name, check_instance_id
-from durable._model.converter import PayloadConverter
+from durable._model.converter import default_converter
 from durable._model.events import (
     EventRaised,
     ExecutionResumed,
@@ -50,7 +50,7 @@ class Client:
         self.store = store
         self.app = app
         self.clock = clock or SystemClock()
-        self.converter = app.converter if app else PayloadConverter()
+        self.converter = app.converter if app else default_converter()
 
     def start(
         self,
@@ -155,15 +155,32 @@ class Client:
         self._send(instance_id, EventRaised(timestamp=self.clock.now(), name=name, input=payload))
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
-        """Stop the instance for good; its status becomes TERMINATED with `reason` as output."""
+        """Stop the instance for good; its status becomes TERMINATED with `reason` as output.
+
+        An instance scheduled to start later is terminated at once and never runs.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceFinishedError: it has finished.
+        """
         self._send(instance_id, ExecutionTerminated(timestamp=self.clock.now(), reason=reason))
 
     def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        """Pause the instance: new events queue up until it is resumed."""
+        """Pause the instance: new events queue up until it is resumed.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceFinishedError: it has finished.
+        """
         self._send(instance_id, ExecutionSuspended(timestamp=self.clock.now(), reason=reason))
 
     def resume(self, instance_id: str, reason: str | None = None) -> None:
-        """Resume a suspended instance; the events that queued up are processed."""
+        """Resume a suspended instance; the events that queued up are processed.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceFinishedError: it has finished.
+        """
         self._send(instance_id, ExecutionResumed(timestamp=self.clock.now(), reason=reason))
 
     def purge(self, instance_id: str) -> bool:
@@ -232,7 +249,11 @@ class Client:
     def _send(self, instance_id: str, event: HistoryEvent) -> None:
         status = self.status(instance_id)
         visible_at = event.timestamp
-        if status.status is RuntimeStatus.PENDING and status.scheduled_start is not None:
+        scheduled = status.status is RuntimeStatus.PENDING and status.scheduled_start is not None
+        if scheduled and not isinstance(event, ExecutionTerminated):
+            # Events for an instance that has not started wait for its start; a
+            # termination does not, so the instance never runs.
+            assert status.scheduled_start is not None
             visible_at = max(visible_at, status.scheduled_start)
         self.store.send_message(
             NewMessage(instance_id=instance_id, event=event, visible_at=visible_at)

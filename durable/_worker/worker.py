@@ -10,7 +10,11 @@ Episodes run on the loop thread: orchestrator code is quick by contract.
 
 `start()`/`stop()` (or ``with Worker(...)``) run the loop in a background
 thread for programs that do not use asyncio; ``async with Worker(...)`` and
-`run()` serve those that do.
+`run()` serve those that do. Stopping takes no new work; a graceful stop lets
+running work finish and commit, an abrupt one (or a graceful one that runs
+out of time) cancels it and gives its leases back so another worker takes it
+over at once. A store error while looking for work is logged and retried
+after the idle pause; it does not end the worker.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
@@ -34,11 +37,13 @@ from durable._worker.activities import prepare_activity
 from durable._worker.cache import ExecutionCache
 from durable._worker.clock import Clock, SystemClock
 from durable._worker.episodes import EpisodeRunner
+from durable._worker.lifecycle import RunState, all_of, check_count, first_of
 from durable.errors import InvalidArgumentError, LeaseLostError
 
 __all__ = ["Worker"]
 
 _log = logging.getLogger("durable.worker")
+_FIRST_IDLE = timedelta(milliseconds=5)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -55,8 +60,12 @@ class Worker:
         lease: how long taken work stays locked without renewal.
         poll_interval: the longest idle sleep before looking at the store again
             (for work committed by other processes).
-        cache_size: live executions kept between episodes.
+        cache_size: live executions kept between episodes (0: none, replay every episode).
         worker_id: a name for this worker in leases and logs.
+
+    Raises:
+        InvalidArgumentError: a limit below 1, a negative cache size, or a lease or
+            poll interval that is not a positive duration.
     """
 
     def __init__(
@@ -72,12 +81,9 @@ class Worker:
         cache_size: int = 1024,
         worker_id: str | None = None,
     ) -> None:
-        for name, value in (
-            ("max_activities", max_activities),
-            ("max_orchestrations", max_orchestrations),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be an int of at least 1, got {value!r}")
+        check_count("max_activities", max_activities, least=1)
+        check_count("max_orchestrations", max_orchestrations, least=1)
+        check_count("cache_size", cache_size, least=0)
         self.app = app
         self.store = store
         self.clock = clock or SystemClock()
@@ -89,91 +95,116 @@ class Worker:
         self.episodes = EpisodeRunner(
             app, store, cache=ExecutionCache(cache_size), new_id=lambda: uuid.uuid4().hex
         )
-        self._io = ThreadPoolExecutor(1, thread_name_prefix=f"{self.worker_id}-io")
-        self._pool = ThreadPoolExecutor(max_activities, thread_name_prefix=f"{self.worker_id}-act")
-        self._stopping: asyncio.Event | None = None
-        self._wakers: list[asyncio.Event] = []
+        self._run: RunState | None = None
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
         self._main: asyncio.Task[None] | None = None
 
     # -- asyncio API ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Take and do work until `stop` is called."""
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self._stopping = asyncio.Event()
-        orchestration_wake, activity_wake = asyncio.Event(), asyncio.Event()
-        self._wakers = [orchestration_wake, activity_wake]
+        """Take and do work until `stop` (or `stop_async`) is called.
 
-        def wake() -> None:
-            loop.call_soon_threadsafe(self._wake_all)
-
-        remove_listener = self.store.add_listener(wake)
+        Raises:
+            InvalidArgumentError: the worker is already running.
+        """
+        if self._run is not None:
+            raise InvalidArgumentError(f"worker {self.worker_id!r} is already running")
+        state = self._run = RunState(
+            asyncio.get_running_loop(), self.worker_id, self._max_activities
+        )
+        remove_listener = self.store.add_listener(self.wake)
         self._started.set()
         try:
             await asyncio.gather(
                 self._dispatch(
-                    orchestration_wake, self._max_orchestrations, self._take_episode, self._episode
+                    state.wakers[0], self._max_orchestrations, self._take_episode, self._episode
                 ),
                 self._dispatch(
-                    activity_wake, self._max_activities, self._take_activity, self._activity
+                    state.wakers[1], self._max_activities, self._take_activity, self._activity
                 ),
             )
         finally:
             remove_listener()
             self.episodes.cache.clear()
+            state.close()
+            self._run = None
 
     async def __aenter__(self) -> Worker:
-        self._main = asyncio.create_task(self.run())
-        while self._stopping is None:
+        main = self._main = asyncio.create_task(self.run())
+        while self._run is None and not main.done():
             await asyncio.sleep(0)
+        if main.done():
+            main.result()  # run() failed to start: raise its error here
         return self
 
     async def __aexit__(self, *_: object) -> None:
         await self.stop_async()
 
-    async def stop_async(self, *, graceful: bool = True) -> None:
-        """Stop taking work; finish what is running (graceful) or give its leases back."""
-        if self._stopping is None:
+    async def stop_async(self, *, graceful: bool = True, timeout: timedelta | None = None) -> None:
+        """Stop a worker running on this event loop (see `stop` for the semantics)."""
+        main, state = self._main, self._run
+        if main is None or state is None:
             return
-        self._graceful = graceful
-        self._stopping.set()
-        self._wake_all()
-        if self._main is not None:
-            await self._main
+        state.request_stop(graceful=graceful)
+        if timeout is not None:
+            await asyncio.wait({main}, timeout=check_duration("timeout", timeout).total_seconds())
+            state.request_stop(graceful=False)
+        await main
+
+    def wake(self) -> None:
+        """Look at the store again at once (thread-safe).
+
+        Commits made in this process wake the worker by themselves; call this when
+        work became due without a commit, e.g. after moving a manual clock.
+        """
+        state = self._run
+        if state is not None:
+            state.call_soon(state.wake_all)
 
     # -- thread facade ------------------------------------------------------------------------
 
     def start(self) -> Worker:
         """Run the worker in a background thread (for programs without asyncio)."""
-        if self._thread is not None:
-            raise InvalidArgumentError("this worker has already been started")
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._run_in_thread()), name=self.worker_id, daemon=True
-        )
+        if self._thread is not None or self._run is not None:
+            raise InvalidArgumentError(f"worker {self.worker_id!r} has already been started")
+        self._started.clear()
+        self._thread = threading.Thread(target=self._thread_main, name=self.worker_id, daemon=True)
         self._thread.start()
         self._started.wait()
         return self
 
-    async def _run_in_thread(self) -> None:
-        self._main = asyncio.current_task()
-        await self.run()
+    def _thread_main(self) -> None:
+        async def main() -> None:
+            self._main = asyncio.current_task()
+            await self.run()
+
+        try:
+            asyncio.run(main())
+        finally:
+            self._started.set()  # never leave start() waiting, even if run() failed
 
     def stop(self, *, graceful: bool = True, timeout: timedelta | None = None) -> None:
-        """Stop a worker started with `start` and wait for its thread to end."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None or self._stopping is None:
+        """Stop a worker started with `start` and wait for its thread to end.
+
+        No new work is taken. Graceful: running activities and episodes finish and
+        their results are committed; if `timeout` passes first, the rest is stopped
+        as if not graceful. Not graceful: running work is abandoned and its leases
+        are given back at once, so another worker takes it over without waiting for
+        the leases to run out (a sync activity's thread cannot be interrupted: it
+        runs on, and its result is dropped).
+        """
+        thread, state = self._thread, self._run
+        if thread is None:
             return
-        self._graceful = graceful
-        loop.call_soon_threadsafe(self._stopping.set)
-        loop.call_soon_threadsafe(self._wake_all)
-        thread.join(timeout.total_seconds() if timeout else None)
+        if state is not None:
+            state.call_soon(state.request_stop, graceful)
+        seconds = None if timeout is None else check_duration("timeout", timeout).total_seconds()
+        thread.join(seconds)
+        if thread.is_alive() and state is not None:
+            state.call_soon(state.request_stop, False)
+            thread.join()
         self._thread = None
-        self._io.shutdown(wait=False)
-        self._pool.shutdown(wait=False)
 
     def __enter__(self) -> Worker:
         return self.start()
@@ -188,12 +219,6 @@ class Worker:
 
     # -- dispatch -----------------------------------------------------------------------------
 
-    _graceful = True
-
-    def _wake_all(self) -> None:
-        for event in self._wakers:
-            event.set()
-
     async def _dispatch(
         self,
         wake: asyncio.Event,
@@ -201,60 +226,74 @@ class Worker:
         take: Callable[[], Any],
         handle: Callable[[Any], Any],
     ) -> None:
-        assert self._stopping is not None
-        running: set[asyncio.Task[None]] = set()
+        state = self._state()
         items: dict[asyncio.Task[None], Any] = {}
-        idle = timedelta(milliseconds=5)
-        while not self._stopping.is_set():
-            if len(running) >= limit:
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                running -= done
+        idle = _FIRST_IDLE
+        while not state.stopping.is_set():
+            if len(items) >= limit:
+                await first_of(set(items), state.stopping)
                 continue
             wake.clear()
-            item = await take()
+            try:
+                item = await take()
+            except Exception:
+                _log.exception("worker %s could not take work from the store", self.worker_id)
+                item = None
             if item is not None:
-                idle = timedelta(milliseconds=5)
+                idle = _FIRST_IDLE
                 task = asyncio.create_task(handle(item))
-                running.add(task)
                 items[task] = item
-                task.add_done_callback(running.discard)
                 task.add_done_callback(items.pop)
                 continue
             await self._sleep(wake, idle)
             idle = min(idle * 2, self._poll)
-        await self._finish(running, items)
+        await self._finish(items)
 
     async def _sleep(self, wake: asyncio.Event, idle: timedelta) -> None:
-        assert self._stopping is not None
+        """Sleep until woken, until the store's next due time, or for `idle` at most."""
         now = self.clock.now()
-        due = await self._call(self.store.next_due, now=now)
+        try:
+            due = await self._call(self.store.next_due, now=now)
+        except Exception:
+            _log.exception("worker %s could not ask the store for due work", self.worker_id)
+            due = None
         delay = idle if due is None else min(idle, max(due - now, timedelta(0)))
         if delay <= timedelta(0):
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay.total_seconds())
 
-    async def _finish(
-        self, running: set[asyncio.Task[None]], items: dict[asyncio.Task[None], Any]
-    ) -> None:
-        if not running:
-            return
-        if self._graceful:
-            await asyncio.gather(*running, return_exceptions=True)
-            return
+    async def _finish(self, items: dict[asyncio.Task[None], Any]) -> None:
+        """Let running work finish (graceful) or abandon it and give its leases back."""
+        state = self._state()
+        running = dict(items)  # a copy: finished tasks remove themselves from `items`
+        if running and not state.abort.is_set():
+            await all_of(set(running), state.abort)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        for item in items.values():
-            with contextlib.suppress(Exception):
-                if isinstance(item, ActivityWorkItem):
-                    await self._call(self.store.release_activity, item, now=self.clock.now())
-                else:
-                    await self._call(self.store.release_orchestration, item)
+        for task, item in running.items():
+            if task.cancelled():
+                await self._release(item)
+
+    async def _release(self, item: ActivityWorkItem | OrchestrationWorkItem) -> None:
+        try:
+            if isinstance(item, ActivityWorkItem):
+                await self._call(self.store.release_activity, item, now=self.clock.now())
+            else:
+                await self._call(self.store.release_orchestration, item)
+        except Exception:
+            _log.exception("worker %s could not give back its lease on %r", self.worker_id, item)
 
     async def _call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call a (blocking) store method in the I/O thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._io, lambda: function(*args, **kwargs))
+        return await loop.run_in_executor(self._state().io, lambda: function(*args, **kwargs))
+
+    def _state(self) -> RunState:
+        state = self._run
+        assert state is not None, "the worker is not running"
+        return state
 
     # -- episodes -----------------------------------------------------------------------------
 
@@ -309,7 +348,7 @@ class Worker:
         if call.is_async:
             return await call.run_async(self.clock.now)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, call.run, self.clock.now)
+        return await loop.run_in_executor(self._state().pool, call.run, self.clock.now)
 
     async def _renew(self, item: ActivityWorkItem) -> None:
         interval = self._lease.total_seconds() / 3
@@ -323,3 +362,5 @@ class Worker:
             except LeaseLostError:
                 _log.warning("lease on activity %s (%s) was lost", item.name, item.instance_id)
                 return
+            except Exception:  # the store hiccuped: try again at the next beat
+                _log.exception("could not renew the lease on activity %s", item.name)
