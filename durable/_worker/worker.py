@@ -315,9 +315,14 @@ class Worker:
             )
             return
         except Exception:
-            _log.exception("episode of instance %s failed", item.instance.instance_id)
-            with contextlib.suppress(Exception):
-                await self._call(self.store.release_orchestration, item)
+            # Keep the lock: the instance is retried when its lease runs out, so an
+            # episode that fails every time (a store outage, a bug) backs off by one
+            # lease instead of spinning.
+            _log.exception(
+                "episode of instance %s failed; it is retried after its lease of %s",
+                item.instance.instance_id,
+                self._lease,
+            )
             return
         self.episodes.committed(item, episode)
 
