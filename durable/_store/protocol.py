@@ -149,7 +149,8 @@ class EpisodeCommit:
         reset_history: drop the stored history before appending (continue-as-new).
         history: events appended to the history.
         status, output, failure, custom_status, waiting: the new instance row values.
-        input: the instance input (changes on continue-as-new).
+        input: the new instance input; written only when `reset_history` is set
+            (continue-as-new), otherwise the row keeps its input.
         execution_id: the execution id (changes on continue-as-new).
         completed_at: set when the instance finished.
         updated_at: the episode's time, for `last_updated_at`.
@@ -160,7 +161,8 @@ class EpisodeCommit:
         sub_orchestrations: child instances to create. If an unfinished instance
             already has a child's id, the parent receives a
             `SubOrchestrationFailed` message instead.
-        clear_inbox: delete this instance's unconsumed messages (it finished).
+        clear_inbox: delete this instance's unconsumed messages (it finished); this
+            commit's own messages are inserted afterwards and stay.
     """
 
     consumed: tuple[int, ...]
@@ -233,9 +235,12 @@ def decode_continuation(token: str) -> tuple[datetime, str]:
     """The (created_at, instance_id) a continuation token stands for."""
     try:
         created, _, instance_id = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), instance_id
+        created_at = datetime.fromisoformat(created)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise InvalidArgumentError(f"continuation token {token!r} is not valid") from error
+    if created_at.tzinfo is None:
+        raise InvalidArgumentError(f"continuation token {token!r} is not valid (no time zone)")
+    return created_at, instance_id
 
 
 class Store(Protocol):
@@ -288,7 +293,10 @@ class Store(Protocol):
         ...
 
     def purge_instances(self, query: InstanceQuery) -> int:
-        """Delete every finished instance matching `query` (all pages); how many."""
+        """Delete every finished instance matching `query` (all pages); how many.
+
+        The query's `page_size` and `continuation` are ignored.
+        """
         ...
 
     def take_orchestration(
@@ -342,13 +350,16 @@ class Store(Protocol):
         """The earliest time work may be takeable, or None if nothing is pending.
 
         A hint for sleeping workers and virtual clocks: never later than the
-        real time work becomes takeable. Locked instances and leased tasks count
-        from their lease expiry.
+        real time work becomes takeable, and earlier than `now` when work is
+        overdue. Locked instances and leased tasks count from their lease expiry.
         """
         ...
 
     def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call `callback` (from any thread) after each commit that adds work.
+        """Call `callback` (from any thread) after each call that may make work takeable.
+
+        That is after create_instance, send_message, commit_episode,
+        complete_activity, release_orchestration and release_activity.
 
         Returns:
             A function that removes the listener.
