@@ -29,10 +29,9 @@ from durable.testing._history_file import (
     validate_history,
 )
 from durable.testing._replay import ReplayResult, replay
-from durable.testing._simulation import DEFAULT_START, Simulation
+from durable.testing._simulation import Simulation
 
 __all__ = [
-    "DEFAULT_START",
     "ActivityCallRecord",
     "ExplorationError",
     "HistoryFileError",

@@ -99,14 +99,14 @@ def _assert_replays(client: Client, instance_id: str) -> None:
 
 
 def test_sqlite_workers_killed_at_random_moments_lose_nothing(tmp_path: Path) -> None:
-    store, client, ids = _start_instances(tmp_path, 4)
+    store, client, ids = _start_instances(tmp_path, 12)
     moments = random.Random(20261127)
     side_effect_file = tmp_path / "side-effects.txt"
     for _ in range(4):
         done_before = _lines(side_effect_file)
         process = _spawn(tmp_path)
         _wait_until(lambda before=done_before: _lines(side_effect_file) > before)
-        time.sleep(moments.uniform(0.0, 0.4))
+        time.sleep(moments.uniform(0.0, 0.15))
         process.send_signal(signal.SIGKILL)
         process.communicate()
         unfinished = [i for i in ids if not client.status(i).is_finished]
