@@ -106,8 +106,8 @@ class InstanceExistsError(DurableError):
         self.instance_id = instance_id
         self.status = status
         super().__init__(
-            f"instance {instance_id!r} already exists and is {status}; "
-            "wait for it to finish, terminate it, or choose another id"
+            f"instance {instance_id!r} already exists and is {status}: it has not finished "
+            "(wait for it or terminate it first)"
         )
 
 

@@ -50,6 +50,12 @@ class AsyncClient:
             self.sync.start, orchestrator, input, instance_id=instance_id, start_at=start_at
         )
 
+    async def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
+        """Run the instance's orchestrator again (see `Client.restart`)."""
+        return await asyncio.to_thread(
+            self.sync.restart, instance_id, new_instance_id=new_instance_id
+        )
+
     async def status(self, instance_id: str) -> InstanceStatus:
         """The instance's status (see `Client.status`)."""
         return await asyncio.to_thread(self.sync.status, instance_id)

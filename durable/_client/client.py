@@ -44,12 +44,22 @@ class Client:
         app: the app whose orchestrators are started; with it, names and
             function references are checked before anything is stored.
         clock: the time source (default: the system clock).
+        new_id: makes instance and execution ids (default: random UUIDs); the
+            simulation harness passes a seeded one.
     """
 
-    def __init__(self, store: Store, *, app: App | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        app: App | None = None,
+        clock: Clock | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
         self.store = store
         self.app = app
         self.clock = clock or SystemClock()
+        self.new_id = new_id or _random_id
         self.converter = app.converter if app else default_converter()
 
     def start(
@@ -76,7 +86,7 @@ class Client:
             InvalidArgumentError: a bad id or start time.
         """
         name, version = self._resolve(orchestrator)
-        chosen = check_instance_id(instance_id) if instance_id is not None else uuid.uuid4().hex
+        chosen = check_instance_id(instance_id) if instance_id is not None else self.new_id()
         payload = self.converter.to_json(input, what=f"input of orchestrator {name!r}")
         now = self.clock.now()
         if start_at is not None and (not isinstance(start_at, datetime) or start_at.tzinfo is None):
@@ -85,7 +95,7 @@ class Client:
             timestamp=now,
             name=name,
             instance_id=chosen,
-            execution_id=uuid.uuid4().hex,
+            execution_id=self.new_id(),
             input=payload,
             version=version,
             scheduled_start=start_at,
@@ -93,6 +103,21 @@ class Client:
         visible_at = max(start_at, now) if start_at is not None else now
         self.store.create_instance(started, now=now, visible_at=visible_at)
         return chosen
+
+    def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
+        """Start the instance's orchestrator again with the input of its current execution.
+
+        Args:
+            instance_id: the instance to run again.
+            new_instance_id: run under a new id (default), or under the same id,
+                which needs the old run to have finished.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceExistsError: the same id was asked for and it has not finished.
+        """
+        old = self.status(instance_id)
+        return self.start(old.name, old.input, instance_id=None if new_instance_id else instance_id)
 
     def status(self, instance_id: str) -> InstanceStatus:
         """The instance's status, including what it waits for.
@@ -258,3 +283,7 @@ class Client:
         self.store.send_message(
             NewMessage(instance_id=instance_id, event=event, visible_at=visible_at)
         )
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex

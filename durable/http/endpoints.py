@@ -129,12 +129,9 @@ class Api:
     @_guarded
     async def restart(self, request: Request) -> Response:
         """POST instances/{id}/restart: run the instance again with its original input."""
-        old = await self.client.status(self._instance_id(request))
         new_id = bool_param(request, "restartWithNewInstanceId", True)
         timeout = seconds_param(request, "timeout")
-        instance_id = await self.client.start(
-            old.name, old.input, instance_id=None if new_id else old.instance_id
-        )
+        instance_id = await self.client.restart(self._instance_id(request), new_instance_id=new_id)
         return await self._started(request, instance_id, timeout)
 
     async def _started(

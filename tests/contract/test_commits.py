@@ -353,8 +353,8 @@ def test_commit_episode_fails_sub_orchestration_when_unfinished_instance_has_its
 
     assert (store.get_instance("c1"), store.get_history("c1")) == before
     message = (
-        f"instance 'c1' already exists and is {status.value}; "
-        "wait for it to finish, terminate it, or choose another id"
+        f"instance 'c1' already exists and is {status.value}: it has not finished "
+        "(wait for it or terminate it first)"
     )
     failure = FailureDetails(
         type_name="InstanceExistsError",
