@@ -149,7 +149,7 @@ class OrchestrationContext:
             task: ActivityTask[Any] = ActivityTask(
                 seq, definition.name, definition.output_type, self.now
             )
-            execution.open_activity(task)
+            execution.tasks.open_activity(task)
             return task
 
         if policy is None:
@@ -197,7 +197,7 @@ class OrchestrationContext:
             task: SubOrchestratorTask[Any] = SubOrchestratorTask(
                 seq, definition.name, child_id, definition.output_type
             )
-            execution.open_child(task)
+            execution.tasks.open_child(task)
             return task
 
         if retry is None:
@@ -214,8 +214,8 @@ class OrchestrationContext:
         due = self._due(fire_at)
         seq = execution.next_seq()
         execution.record_action(TimerCreated(timestamp=self.now, seq=seq, fire_at=due))
-        task = TimerTask(seq, due, execution.release_timer)
-        execution.open_timer(task)
+        task = TimerTask(seq, due, execution.tasks.release_timer)
+        execution.tasks.open_timer(task)
         self._own(task)
         return task
 
@@ -229,8 +229,8 @@ class OrchestrationContext:
         if not isinstance(name, str) or not name:
             raise InvalidArgumentError(f"event name must be a non-empty str, got {name!r}")
         execution = self._execution
-        task: EventTask[Any] = EventTask(name, data_type, execution.release_event)
-        execution.wait_event(task)
+        task: EventTask[Any] = EventTask(name, data_type, execution.tasks.release_event)
+        execution.tasks.wait_event(task)
         if not task.is_completed:
             self._own(task)
         return task

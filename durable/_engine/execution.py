@@ -18,7 +18,6 @@ fresh one, with identical results. Invariants:
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -27,13 +26,10 @@ from typing import TYPE_CHECKING, Any
 from durable._engine.decision import ContinueAsNewRequest, Decision
 from durable._engine.describe import describe_action, same_action
 from durable._engine.fibers import Fiber, is_steppable
+from durable._engine.open_tasks import OpenTasks
 from durable._engine.registry import NameRegistry, Registry
 from durable._engine.tasks import (
-    ActivityTask,
-    EventTask,
-    SubOrchestratorTask,
     Task,
-    TimerTask,
 )
 from durable._model.converter import PayloadConverter, default_converter
 from durable._model.definitions import OrchestratorDefinition
@@ -61,16 +57,10 @@ from durable._model.events import (
 )
 from durable._model.failures import FailureDetails
 from durable._model.status import (
-    PendingActivity,
-    PendingSubOrchestration,
-    PendingTimer,
     RuntimeStatus,
-    Waiting,
 )
 from durable.errors import (
-    ActivityError,
     NonDeterminismError,
-    SubOrchestratorError,
     UnsupportedAwaitError,
 )
 
@@ -155,14 +145,7 @@ class Execution:
         self.continue_as_new_request: tuple[JSONValue, bool] | None = None
         self._seq = 0
         self._pending: dict[int, HistoryEvent] = {}
-        self._activities: dict[int, ActivityTask[Any]] = {}
-        self._timers: dict[int, TimerTask] = {}
-        self._children: dict[int, SubOrchestratorTask[Any]] = {}
-        self._waiters: dict[str, deque[EventTask[Any]]] = {}
-        # Events that came before anyone waited for them, each with its arrival number,
-        # so that continue-as-new carries them over in the order they arrived.
-        self._buffer: dict[str, deque[tuple[int, EventRaised]]] = {}
-        self._arrivals = itertools.count()
+        self.tasks = OpenTasks(self.converter)
         self._held: list[HistoryEvent] | None = None
         self._outcome: _Outcome | None = None
         self._root: Fiber | None = None
@@ -308,37 +291,22 @@ class Execution:
             self._diverged(describe_action(event), describe_action(made))
 
     def _on_task_completed(self, event: TaskCompleted) -> None:
-        task = self._activities.pop(event.seq, None)
-        if task is not None:
-            self._settle_payload(task, event.output, f"result of activity {task.name!r}")
+        self.tasks.activity_completed(event.seq, event.output)
 
     def _on_task_failed(self, event: TaskFailed) -> None:
-        task = self._activities.pop(event.seq, None)
-        if task is not None:
-            task._settle(None, ActivityError(task.name, event.failure))
+        self.tasks.activity_failed(event.seq, event.failure)
 
     def _on_timer_fired(self, event: TimerFired) -> None:
-        task = self._timers.pop(event.seq, None)
-        if task is not None:
-            task._settle(None, None)
+        self.tasks.timer_fired(event.seq)
 
     def _on_event_raised(self, event: EventRaised) -> None:
-        waiters = self._waiters.get(event.name)
-        if waiters:
-            task = waiters.popleft()
-            self._settle_payload(task, event.input, f"data of event {event.name!r}")
-        else:
-            self._buffer.setdefault(event.name, deque()).append((next(self._arrivals), event))
+        self.tasks.event_raised(event)
 
     def _on_child_completed(self, event: SubOrchestrationCompleted) -> None:
-        task = self._children.pop(event.seq, None)
-        if task is not None:
-            self._settle_payload(task, event.output, f"result of sub-orchestration {task.name!r}")
+        self.tasks.child_completed(event.seq, event.output)
 
     def _on_child_failed(self, event: SubOrchestrationFailed) -> None:
-        task = self._children.pop(event.seq, None)
-        if task is not None:
-            task._settle(None, SubOrchestratorError(task.name, task.instance_id, event.failure))
+        self.tasks.child_failed(event.seq, event.failure)
 
     def _on_terminated(self, event: ExecutionTerminated) -> None:
         if self._outcome is None:
@@ -392,7 +360,7 @@ class Execution:
         new_input, carry = self.continue_as_new_request
         carried: tuple[EventRaised, ...] = ()
         if carry:
-            carried = tuple(event for _, event in sorted(itertools.chain(*self._buffer.values())))
+            carried = self.tasks.buffered_events()
         self._outcome = _Outcome(
             RuntimeStatus.CONTINUED_AS_NEW,
             continue_as_new=ContinueAsNewRequest(input=new_input, carried_events=carried),
@@ -461,7 +429,7 @@ class Execution:
                 actions=actions,
                 status=status,
                 custom_status=self.custom_status,
-                waiting=self._waiting(),
+                waiting=self.tasks.waiting(),
             )
         return Decision(
             new_events=new_events,
@@ -471,24 +439,6 @@ class Execution:
             failure=outcome.failure,
             custom_status=self.custom_status,
             continue_as_new=outcome.continue_as_new,
-        )
-
-    def _waiting(self) -> Waiting:
-        shown = _WAITING_SHOWN
-        return Waiting(
-            activities=tuple(
-                PendingActivity(seq=task.seq, name=task.name, scheduled_at=task.scheduled_at)
-                for task in itertools.islice(self._activities.values(), shown)
-            ),
-            timers=tuple(
-                PendingTimer(seq=task.seq, fire_at=task.fire_at)
-                for task in itertools.islice(self._timers.values(), shown)
-            ),
-            events=tuple(name for name, waiters in self._waiters.items() if waiters),
-            sub_orchestrations=tuple(
-                PendingSubOrchestration(seq=task.seq, name=task.name, instance_id=task.instance_id)
-                for task in itertools.islice(self._children.values(), shown)
-            ),
         )
 
     # -- calls from the context -----------------------------------------------------------
@@ -503,43 +453,3 @@ class Execution:
         """Remember a call the code made, to match against history or emit."""
         if self._outcome is None:
             self._pending[event.seq] = event  # type: ignore[attr-defined]
-
-    def open_activity(self, task: ActivityTask[Any]) -> None:
-        """Track an activity call until its result arrives."""
-        self._activities[task.seq] = task
-
-    def open_timer(self, task: TimerTask) -> None:
-        """Track a timer until it fires or is cancelled."""
-        self._timers[task.seq] = task
-
-    def release_timer(self, task: TimerTask) -> None:
-        """Forget a cancelled timer: its firing will be ignored."""
-        self._timers.pop(task.seq, None)
-
-    def open_child(self, task: SubOrchestratorTask[Any]) -> None:
-        """Track a sub-orchestration until it answers."""
-        self._children[task.seq] = task
-
-    def wait_event(self, task: EventTask[Any]) -> None:
-        """Settle `task` with a buffered event of its name, or queue it for the next one."""
-        buffered = self._buffer.get(task.name)
-        if buffered:
-            _, event = buffered.popleft()
-            self._settle_payload(task, event.input, f"data of event {task.name!r}")
-        else:
-            self._waiters.setdefault(task.name, deque()).append(task)
-
-    def release_event(self, task: EventTask[Any]) -> None:
-        """Stop `task` waiting, so the next event of its name goes elsewhere."""
-        waiters = self._waiters.get(task.name)
-        if waiters and task in waiters:
-            waiters.remove(task)
-
-    def _settle_payload(self, task: Task[Any], payload: JSONValue, what: str) -> None:
-        annotation = getattr(task, "result_type", Any)
-        try:
-            value = self.converter.from_json(payload, annotation, what=what)
-        except Exception as error:
-            task._settle(None, error)
-            return
-        task._settle(value, None)
