@@ -108,6 +108,17 @@ class App:
 
         return register(function) if function is not None else register
 
+    def workflow(self, source: Any, **options: Any) -> OrchestratorDefinition:
+        """Register a declarative workflow document (a YAML/JSON path, text or dict).
+
+        The document is validated first; nothing is registered unless it is valid.
+        See `durable.declarative.register_workflow` for the options.
+        """
+        from durable.declarative import register_workflow
+
+        definition: OrchestratorDefinition = register_workflow(self, source, **options)
+        return definition
+
     def add_orchestrator(self, definition: OrchestratorDefinition) -> None:
         """Register an orchestrator definition (what the decorator does)."""
         check_name("orchestrator", definition.name)

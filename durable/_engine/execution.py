@@ -235,7 +235,11 @@ class Execution:
             self._diverged_at = error.position
             # Calls the diverged code made are not the recorded ones: never carry them out.
             self._pending.clear()
-            self._fail(error, even_if_finished=True)
+            first = self._outcome.failure if self._outcome else None
+            # Keep the first verdict: code that raised NonDeterminismError itself (a
+            # workflow document changed under a running instance) said more.
+            if first is None or first.type_name != "NonDeterminismError":
+                self._fail(error, even_if_finished=True)
             return
         self._drain()
 

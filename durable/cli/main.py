@@ -15,17 +15,17 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from durable.cli import demo, history, instances, serve
+from durable.cli import declarative, demo, history, instances, serve
 from durable.cli.common import add_store_option
 from durable.cli.exits import ERROR, INTERRUPTED, OK, CliError, exit_code_for
 from durable.errors import DurableError
 
 __all__ = ["build_parser", "main"]
 
-_EPILOG = """exit codes: 0 ok, 1 unexpected error, 2 usage, 3 unknown instance,
-4 invalid input (JSON, id, orchestrator, app), 5 store cannot be opened,
-6 instance finished or still running, 7 timed out, 8 instance failed or
-terminated, 9 replay diverged, 130 interrupted"""
+_EPILOG = """exit codes: 0 ok, 1 unexpected error (validate: a document is invalid),
+2 usage, 3 unknown instance, 4 invalid input (JSON, id, orchestrator, app),
+5 store cannot be opened, 6 instance finished or still running, 7 timed out,
+8 instance failed or terminated, 9 replay diverged, 130 interrupted"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_store_option(common, top=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, instances, history, demo):
+    for module in (serve, instances, history, declarative, demo):
         module.register(commands, common)
     return parser
 
