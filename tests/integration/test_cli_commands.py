@@ -392,6 +392,9 @@ COMMANDS = [
     "list",
     "history",
     "replay",
+    "validate",
+    "run",
+    "schema",
     "demo",
 ]
 
