@@ -23,6 +23,7 @@ from durable._model.status import (
 )
 from durable._store.protocol import InstancePage
 from durable._worker.clock import Clock, SystemClock
+from durable._worker.entry import run_worker
 from durable._worker.worker import Worker
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "TimerTask",
     "Waiting",
     "Worker",
+    "run_worker",
 ]

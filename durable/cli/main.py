@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from durable.cli import declarative, demo, history, instances, serve
+from durable.cli import declarative, demo, history, instances, serve, worker
 from durable.cli.common import add_store_option
 from durable.cli.exits import ERROR, INTERRUPTED, OK, CliError, exit_code_for
 from durable.errors import DurableError
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_store_option(common, top=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, instances, history, declarative, demo):
+    for module in (serve, worker, instances, history, declarative, demo):
         module.register(commands, common)
     return parser
 

@@ -320,7 +320,7 @@ BAD_INPUT: list[tuple[list[str], int, str]] = [
         STORE,
         r"no store at missing/durable.db",
     ),
-    (["status", "x", "--store", "postgres://db/x"], STORE, r"unknown store URL scheme 'postgres'"),
+    (["status", "x", "--store", "mysql://db/x"], STORE, r"unknown store URL scheme 'mysql'"),
     (["status", "x", "--store", "sqlite:///dir/"], STORE, r"is not a SQLite file URL"),
 ]
 
@@ -381,6 +381,7 @@ def test_failed_instance_wait_exits_8_with_the_failure(cli: Cli) -> None:
 
 COMMANDS = [
     "serve",
+    "worker",
     "start",
     "status",
     "wait",
