@@ -44,8 +44,9 @@ PLAN = [
     ("throughput", "memory", 1000, "per_second", "instances/s"),
     ("throughput", "sqlite", 1000, "per_second", "instances/s"),
     ("replay", "sqlite", 10000, "us_per_event", "us/event"),
+    ("simulate", "memory", 5, "milliseconds", "ms wall"),
 ]
-QUICK_SIZES = {"ceiling": 50, "commits": 20, "replay": 20}
+QUICK_SIZES = {"ceiling": 50, "commits": 20, "replay": 20, "simulate": 1}
 
 
 def run_once(workload: str, store: str, size: int) -> dict[str, float]:

@@ -13,13 +13,16 @@ Workloads:
     replay N     cold full replay of a stored N-activity history (read rows, parse, replay)
     commits N    N store-level episode commits (take + commit), no engine: the store's rate
     ceiling N    N raw single-row SQLite commits in WAL mode with synchronous=FULL
+    simulate N   the 30-day approval scenario under the simulation harness (N runs, median)
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -176,6 +179,22 @@ def ceiling(_: Store, size: int, directory: Path) -> dict[str, float]:
     return {"seconds": seconds, "per_second": size / seconds}
 
 
+def simulate(_: Store, size: int, __: Path) -> dict[str, float]:
+    """Wall time of the simulated 30-day approval (benchmarks/simulate_approval.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "simulate_approval", Path(__file__).with_name("simulate_approval.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    example = module.load_example()
+    module.run_once(example, seed=0)
+    times = [module.run_once(example, seed) for seed in range(size)]
+    seconds = statistics.median(times)
+    return {"seconds": seconds, "milliseconds": seconds * 1000}
+
+
 WORKLOADS: dict[str, Callable[[Store, int, Path], dict[str, float]]] = {
     "seq": seq,
     "fanout": fanout,
@@ -183,6 +202,7 @@ WORKLOADS: dict[str, Callable[[Store, int, Path], dict[str, float]]] = {
     "replay": replay,
     "commits": commits,
     "ceiling": ceiling,
+    "simulate": simulate,
 }
 
 
