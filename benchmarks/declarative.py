@@ -22,15 +22,14 @@ the machine, the date and the commit) to ``benchmarks/RESULTS.md``:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from recording import commit, machine
 
 from durable import App, OrchestrationContext
 from durable._engine.replay import replay
@@ -147,41 +146,6 @@ def measure(steps: int, rounds: int) -> dict[str, float]:
             simulate(app)[1] for _ in range(max(3, rounds // 2))
         )
     return figures
-
-
-def machine() -> str:
-    """Cores, CPU model and Python version, in one line."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        model = names[0].split(":", 1)[1].strip() if names else model
-    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}{load}"
-
-
-def commit() -> str:
-    """The current git commit, short, with '+' if the tree has changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def report(figures: dict[str, float], steps: int, rounds: int) -> str:

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from recording import commit, machine
 
 from durable import App, OrchestrationContext
 
@@ -124,47 +122,6 @@ async def run(base: str, args: argparse.Namespace) -> dict[str, dict[str, float]
                 "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
             }
     return figures
-
-
-def machine() -> str:
-    """Cores, CPU model, Python and SQLite versions and the load, in one line.
-
-    The load average matters here: client and server share the machine's cores.
-    """
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        model = names[0].split(":", 1)[1].strip() if names else model
-    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
-    return (
-        f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}{load}"
-    )
-
-
-def commit() -> str:
-    """The current git commit, short, with '+' if the tree has changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def record(figures: dict[str, dict[str, float]], args: argparse.Namespace) -> str:

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,8 @@ from typing import Any
 
 import attrs
 import psycopg
+import recording
+from recording import commit
 
 from durable import App, Client, OrchestrationContext, RuntimeStatus, Worker
 from durable.stores import InstanceQuery, Store
@@ -244,38 +244,15 @@ def measure(kind: str, server: str, instances: int, workers: int, rounds: int) -
 
 
 def machine(server: str) -> str:
-    """Cores, CPU, load, Python, SQLite, PostgreSQL and psycopg, in one line."""
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    """The machine (see recording.machine), PostgreSQL and psycopg, in one line."""
     with psycopg.connect(server) as connection:
         version = connection.execute("SHOW server_version").fetchone()
         sync = connection.execute("SHOW synchronous_commit").fetchone()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
-        f"{os.cpu_count()} cores, {model}, load average {load:.1f} at start, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version} (synchronous=FULL), "
+        f"{recording.machine()} (SQLite synchronous=FULL), "
         f"PostgreSQL {version[0] if version else '?'} on the same machine "
         f"(synchronous_commit={sync[0] if sync else '?'}), psycopg {psycopg.__version__}"
     )
-
-
-def commit() -> str:
-    """The current git commit, short, with '+' if the tree has changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def main() -> None:

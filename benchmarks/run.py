@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from recording import commit, machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -62,35 +61,6 @@ def run_once(workload: str, store: str, size: int) -> dict[str, float]:
         raise SystemExit(f"{workload} {store} {size} failed:\n{completed.stderr}")
     figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     return figures
-
-
-def machine() -> str:
-    """nproc, CPU model, Python and SQLite versions, in one line."""
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-
-
-def commit() -> str:
-    """The current git commit, short, with '+' if the tree has changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def main() -> None:
