@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -108,7 +109,9 @@ def test_run_worker_gives_leases_back_at_once_on_second_signal(scratch: Scratch)
         wait_until(lambda: ("square", True) not in _tasks(scratch), limit=1, what="released leases")
         errors = _exit(process)
 
-    assert "worker entry got SIGINT again: abandoning its work" in errors
+    # Both signals are pending at once and Linux delivers the lower number first,
+    # so either may be "the second": what matters is that the second abandons.
+    assert re.search(r"worker entry got SIG(INT|TERM) again: abandoning its work", errors)
     assert _tasks(scratch) == [("square", False)] * support.FAN_OUT
 
 
