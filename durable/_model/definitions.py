@@ -30,34 +30,24 @@ def signature_types(function: Callable[..., Any], *, skip: int) -> tuple[bool, A
         parameters = list(inspect.signature(function).parameters.values())[skip:]
     except (TypeError, ValueError) as error:
         raise RegistrationError(f"cannot read the signature of {function!r}: {error}") from error
-    positional = [
+    inputs = [
         each
         for each in parameters
         if each.kind in (each.POSITIONAL_ONLY, each.POSITIONAL_OR_KEYWORD)
-        and each.default is each.empty
     ]
-    if len(positional) > 1:
-        names = ", ".join(each.name for each in positional)
+    required = [each for each in inputs if each.default is each.empty]
+    if len(required) > 1:
+        names = ", ".join(each.name for each in required)
         raise RegistrationError(
-            f"{_name_of(function)} takes {len(positional)} inputs ({names}); durable passes one "
+            f"{_name_of(function)} takes {len(required)} inputs ({names}); durable passes one "
             "input: take a single dataclass, attrs class or dict instead"
         )
     try:
         hints = typing.get_type_hints(function)
     except Exception:
         hints = {}
-    takes_input = bool(positional) or any(
-        each.kind in (each.POSITIONAL_ONLY, each.POSITIONAL_OR_KEYWORD) for each in parameters
-    )
-    first = next(
-        (
-            each
-            for each in parameters
-            if each.kind in (each.POSITIONAL_ONLY, each.POSITIONAL_OR_KEYWORD)
-        ),
-        None,
-    )
-    input_type = hints.get(first.name, Any) if first is not None else Any
+    takes_input = bool(inputs)
+    input_type = hints.get(inputs[0].name, Any) if inputs else Any
     output_type = hints.get("return", Any)
     return takes_input, input_type, output_type
 
