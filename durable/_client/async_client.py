@@ -15,17 +15,13 @@ from typing import Any
 
 from durable._app import App
 from durable._client.client import Client
+from durable._client.waiting import WaitPacer
 from durable._model.events import HistoryEvent
-from durable._model.retry import check_duration
 from durable._model.status import InstanceStatus, RuntimeStatus
 from durable._store.protocol import InstancePage, Store
 from durable._worker.clock import Clock
-from durable.errors import DeadlineExceededError
 
 __all__ = ["AsyncClient"]
-
-_FIRST_POLL = timedelta(milliseconds=10)
-_LAST_POLL = timedelta(seconds=1)
 
 
 class AsyncClient:
@@ -62,8 +58,7 @@ class AsyncClient:
 
     async def wait(self, instance_id: str, *, timeout: timedelta | None = None) -> InstanceStatus:
         """Wait until the instance finishes (see `Client.wait`)."""
-        if timeout is not None:
-            check_duration("timeout", timeout)
+        pacer = WaitPacer(self.sync.clock, timeout)
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()
 
@@ -72,27 +67,15 @@ class AsyncClient:
                 loop.call_soon_threadsafe(changed.set)
 
         remove = self.sync.store.add_listener(notify)
-        clock = self.sync.clock
-        deadline = clock.now() + timeout if timeout is not None else None
-        poll = _FIRST_POLL
         try:
             while True:
                 changed.clear()
                 status = await self.status(instance_id)
                 if status.is_finished:
                     return status
-                pause = poll
-                if deadline is not None:
-                    left = deadline - clock.now()
-                    if left <= timedelta(0):
-                        raise DeadlineExceededError(
-                            f"instance {instance_id!r} is still {status.status.value} "
-                            f"after {timeout}"
-                        )
-                    pause = min(pause, left)
+                pause = pacer.next_pause(status)  # before changed.wait(): it may raise
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), pause.total_seconds())
-                poll = min(poll * 2, _LAST_POLL)
+                    await asyncio.wait_for(changed.wait(), pause)
         finally:
             remove()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from durable._app import App, check_name
 from durable._client.ids import check_event_name, check_instance_id
+from durable._client.waiting import WaitPacer
 from durable._model.converter import default_converter
 from durable._model.events import (
     EventRaised,
@@ -20,20 +21,15 @@ from durable._model.events import (
     ExecutionTerminated,
     HistoryEvent,
 )
-from durable._model.retry import check_duration
 from durable._model.status import InstanceStatus, RuntimeStatus
 from durable._store.protocol import InstancePage, InstanceQuery, NewMessage, Store
 from durable._worker.clock import Clock, SystemClock
 from durable.errors import (
-    DeadlineExceededError,
     InstanceNotFoundError,
     InvalidArgumentError,
 )
 
 __all__ = ["Client"]
-
-_FIRST_POLL = timedelta(milliseconds=10)
-_LAST_POLL = timedelta(seconds=1)
 
 
 class Client:
@@ -137,35 +133,18 @@ class Client:
             InstanceNotFoundError: no such instance.
             DeadlineExceededError: it had not finished after `timeout`.
         """
-        if timeout is not None:
-            check_duration("timeout", timeout)
+        pacer = WaitPacer(self.clock, timeout)
         changed = threading.Event()
         remove = self.store.add_listener(changed.set)
         try:
-            return self._wait(instance_id, timeout, changed)
+            while True:
+                changed.clear()
+                status = self.status(instance_id)
+                if status.is_finished:
+                    return status
+                changed.wait(pacer.next_pause(status))
         finally:
             remove()
-
-    def _wait(
-        self, instance_id: str, timeout: timedelta | None, changed: threading.Event
-    ) -> InstanceStatus:
-        deadline = self.clock.now() + timeout if timeout is not None else None
-        poll = _FIRST_POLL
-        while True:
-            changed.clear()
-            status = self.status(instance_id)
-            if status.is_finished:
-                return status
-            pause = poll
-            if deadline is not None:
-                left = deadline - self.clock.now()
-                if left <= timedelta(0):
-                    raise DeadlineExceededError(
-                        f"instance {instance_id!r} is still {status.status.value} after {timeout}"
-                    )
-                pause = min(pause, left)
-            changed.wait(pause.total_seconds())
-            poll = min(poll * 2, _LAST_POLL)
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         """Deliver external event `name` with `data` to the instance.
