@@ -14,7 +14,9 @@ function that registers a ready-made orchestrator for the common case:
 - monitor (`monitor`, `Monitor`, `register_monitor`): poll until a condition
   holds or an expiry passes, continuing as new to keep history small;
 - human interaction (`request_approval`, `Approval`, `register_approval`):
-  an approval with reminders, reassignment and a deadline.
+  an approval with reminders, reassignment and a deadline; in general
+  (`wait_for_reply`, `Reply`): ask, wait for an accepted event, run your own
+  escalation actions at their delays, give up at a deadline.
 
 Durations are `timedelta` or ISO 8601 text (``"PT30M"``, ``"P3D"``). The
 package uses only the public API of `durable`.
@@ -54,6 +56,7 @@ from durable.patterns.fan_out import (
     fan_out,
     register_fan_out,
 )
+from durable.patterns.interaction import Reply, wait_for_reply
 from durable.patterns.monitor import (
     Monitor,
     MonitorOutcome,
@@ -91,6 +94,7 @@ __all__ = [
     "MonitorReport",
     "MonitorResult",
     "NoticeKind",
+    "Reply",
     "Step",
     "call_http_async",
     "check_status_response",
@@ -107,4 +111,5 @@ __all__ = [
     "register_monitor",
     "request_approval",
     "run_chain",
+    "wait_for_reply",
 ]

@@ -13,7 +13,8 @@ Only the current approver can answer. Any other answer, or malformed event
 data, is recorded in the result's `ignored` list and waiting goes on; the
 raised event itself is in the history too. The result, an `ApprovalResult`,
 says approved, rejected or timed out, by whom, at which escalation level and
-when. Every step (activity call, timer, event) is in the history.
+when. Every step (activity call, timer, event) is in the history: the waiting
+and escalating are `wait_for_reply`'s, with the chain's notices as actions.
 
 Delays must be positive and strictly increasing, the deadline after the last
 of them, and a data chain long enough for every reassignment: checked when
@@ -24,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import attrs
 
-from durable import App, OrchestrationContext, TimerTask
+from durable import App, OrchestrationContext
 from durable.errors import InvalidArgumentError
 from durable.patterns._checks import ActivityRef, optional_ref_validator, ref_validator
 from durable.patterns.approval_model import (
@@ -42,6 +44,7 @@ from durable.patterns.approval_model import (
     NoticeKind,
 )
 from durable.patterns.durations import Duration, positive_duration
+from durable.patterns.interaction import check_deadline, check_delays, wait_for_reply
 
 __all__ = ["Approval", "register_approval", "request_approval"]
 
@@ -70,12 +73,7 @@ def _escalations(value: object) -> tuple[Escalation, ...]:
     for index, step in enumerate(value):
         if not isinstance(step, Escalation):
             raise InvalidArgumentError(f"escalation {index + 1} is not an Escalation: {step!r}")
-        if index and step.after <= value[index - 1].after:
-            raise InvalidArgumentError(
-                f"escalation delays out of order: step {index + 1} comes after {step.after}, "
-                f"not later than step {index} ({value[index - 1].after}); list the steps "
-                "in increasing order of delay"
-            )
+    check_delays([step.after for step in value])
     return tuple(value)
 
 
@@ -117,11 +115,7 @@ class Approval:
                 "an approval needs exactly one of approvers= (a list) and approvers_from= "
                 f"(an activity), got {'both' if self.approvers else 'neither'}"
             )
-        if self.escalations and self.deadline <= self.escalations[-1].after:
-            raise InvalidArgumentError(
-                f"deadline {self.deadline} must come after the last escalation "
-                f"({self.escalations[-1].after})"
-            )
+        check_deadline(self.deadline, [step.after for step in self.escalations])
         if not isinstance(self.event_name, str) or not self.event_name:
             raise InvalidArgumentError(f"event_name must be a non-empty str: {self.event_name!r}")
         if self.approvers is not None:
@@ -161,23 +155,16 @@ class Approval:
     async def _run(
         self, ctx: OrchestrationContext, request: Any, chain: tuple[str, ...] | None
     ) -> ApprovalResult:
-        start = ctx.now
-        deadline = start + self.deadline
-        if chain is None:
-            assert self.approvers_from is not None
-            resolved = await ctx.call_activity(self.approvers_from, request)
-            chain = _resolved_chain(resolved)
-        run = _Run(ctx, self, request, chain, deadline)
-        await run.notify(self.send, NoticeKind.REQUEST)
-        for step in self.escalations:
-            answer = await run.wait_until(start + step.after)
-            if answer is not None:
-                return run.answered(answer)
-            await run.escalate(step)
-        answer = await run.wait_until(deadline)
-        if answer is not None:
-            return run.answered(answer)
-        return await run.timed_out()
+        run = _Run(ctx, self, request, chain, ctx.now + self.deadline)
+        reply = await wait_for_reply(
+            ctx,
+            self.event_name,
+            ask=run.ask,
+            escalations=[(step.after, partial(run.escalate, step)) for step in self.escalations],
+            deadline=self.deadline,
+            accept=run.accept,
+        )
+        return run.answered() if reply.answered else await run.timed_out()
 
 
 def _resolved_chain(value: Any) -> tuple[str, ...]:
@@ -195,7 +182,7 @@ class _Run:
         ctx: OrchestrationContext,
         spec: Approval,
         request: Any,
-        chain: tuple[str, ...],
+        chain: tuple[str, ...] | None,
         deadline: datetime,
     ) -> None:
         self.ctx = ctx
@@ -206,10 +193,20 @@ class _Run:
         self.index = 0
         self.level = 0
         self.ignored: list[IgnoredAnswer] = []
+        self.answer: ApprovalAnswer | None = None
 
     @property
     def approver(self) -> str:
+        assert self.chain is not None, "the chain is resolved before the request is sent"
         return self.chain[self.index]
+
+    async def ask(self) -> None:
+        """Resolve the chain if it comes from an activity, then send the request."""
+        if self.chain is None:
+            assert self.spec.approvers_from is not None
+            resolved = await self.ctx.call_activity(self.spec.approvers_from, self.request)
+            self.chain = _resolved_chain(resolved)
+        await self.notify(self.spec.send, NoticeKind.REQUEST)
 
     async def notify(self, activity: ActivityRef, kind: NoticeKind) -> Any:
         notice = ApprovalNotice(
@@ -230,23 +227,12 @@ class _Run:
             assert step.activity is not None
             await self.notify(step.activity, NoticeKind.REMIND)
             return
+        assert self.chain is not None
         self.index = min(self.index + 1, len(self.chain) - 1)
         await self.notify(step.activity or self.spec.send, NoticeKind.REASSIGN)
 
-    async def wait_until(self, due: datetime) -> ApprovalAnswer | None:
-        """The first valid answer before `due`, or None; others are recorded as ignored."""
-        ctx = self.ctx
-        timer: TimerTask = ctx.create_timer(due)
-        while True:
-            event = ctx.wait_for_event(self.spec.event_name)
-            if await ctx.when_any([event, timer]) is timer:
-                return None
-            answer = self._accept(event.result)
-            if answer is not None:
-                timer.cancel()
-                return answer
-
-    def _accept(self, data: Any) -> ApprovalAnswer | None:
+    def accept(self, data: Any) -> bool:
+        """Whether `data` answers for the current approver; anything else is recorded as ignored."""
         answer = _parse(data)
         if isinstance(answer, str):
             by = data.get("by") if isinstance(data, dict) else None
@@ -254,13 +240,16 @@ class _Run:
         elif answer.by != self.approver:
             by, reason = answer.by, f"{answer.by!r} is not the current approver {self.approver!r}"
         else:
-            return answer
+            self.answer = answer
+            return True
         who = by if isinstance(by, str) else None
         self.ignored.append(IgnoredAnswer(data=data, by=who, at=self.ctx.now, reason=reason))
         self._report()
-        return None
+        return False
 
-    def answered(self, answer: ApprovalAnswer) -> ApprovalResult:
+    def answered(self) -> ApprovalResult:
+        answer = self.answer
+        assert answer is not None
         outcome = ApprovalOutcome.APPROVED if answer.approved else ApprovalOutcome.REJECTED
         return self._result(outcome, by=answer.by, comment=answer.comment)
 

@@ -108,7 +108,10 @@ class HttpResponse:
             return value
         if isinstance(value, dict) and isinstance(value.get("status"), int):
             headers = {str(k).lower(): str(v) for k, v in (value.get("headers") or {}).items()}
-            return cls(status=value["status"], headers=headers, body=str(value.get("body", "")))
+            body = value.get("body")
+            return cls(
+                status=value["status"], headers=headers, body="" if body is None else str(body)
+            )
         raise InvalidArgumentError(f"not an HTTP response: {value!r}")
 
 

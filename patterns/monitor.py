@@ -3,8 +3,15 @@
 A `Monitor` calls its `check` activity, applies the `until` predicate to the
 result (in the orchestrator, so it must be deterministic), and if it does not
 hold, waits `interval` on a durable timer and checks again. When the
-predicate holds it calls `on_success`; when the expiry comes first it calls
-`on_expiry`; both receive a `MonitorReport`. The result is a `MonitorResult`.
+predicate holds it calls `on_success`; when the expiry comes first, or
+`max_polls` checks were made, it calls `on_expiry`; both receive a
+`MonitorReport`. The result is a `MonitorResult`.
+
+A check that is more than one activity call is a `probe` instead: an async
+function of the input, run in the orchestrator at every poll (several calls,
+a sub-orchestration, a wait of its own); with one, `interval` may be None
+(poll again at once) if `max_polls` bounds the polls. The declarative
+``loop`` kind is a monitor whose probe runs the loop's steps.
 
 A monitor that may poll for long keeps its history small with
 `continue_every`: after that many polls in one execution it continues as new,
@@ -12,13 +19,15 @@ with a checkpoint (the input, the poll count, the start and the absolute
 expiry) as the next execution's input, so every history generation stays
 under a fixed number of events (about seven per poll). An orchestrator that
 runs a monitor with `continue_every` must pass its input through
-`Monitor.resume` first, as the orchestrator of `register_monitor` does.
+`Monitor.resume` first, as the orchestrator of `register_monitor` does; or,
+if it keeps more state than the check's input, give a `checkpoint` function
+that makes the next execution's input from the progress, and resume itself.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +40,6 @@ from durable.patterns._checks import (
     check_positive_int,
     optional_ref_validator,
     policy_validator,
-    ref_validator,
 )
 from durable.patterns.durations import Duration, positive_duration
 
@@ -59,6 +67,9 @@ class MonitorOutcome(enum.Enum):
     EXPIRED = "expired"
     """The expiry passed first."""
 
+    EXHAUSTED = "exhausted"
+    """`max_polls` checks were made and the predicate never held."""
+
     CONTINUED_AS_NEW = "continued_as_new"
     """This execution polled `continue_every` times and continued as new."""
 
@@ -85,7 +96,7 @@ class MonitorReport:
     """What `on_success` and `on_expiry` are called with.
 
     Attributes:
-        input: the check's input.
+        input: the check's (or probe's) input.
         value: the last check's result (None if there was no check).
         polls: checks made in all.
         at: when the monitor ended.
@@ -102,7 +113,7 @@ class MonitorResult:
     """How a monitor ended.
 
     Attributes:
-        outcome: satisfied, expired, or continued as new.
+        outcome: satisfied, expired, exhausted (`max_polls`), or continued as new.
         polls: checks made in all.
         at: when it ended.
         value: the last check's result.
@@ -116,8 +127,8 @@ class MonitorResult:
     action_output: Any = None
 
 
-def _interval(value: Duration) -> timedelta:
-    return positive_duration(value, name="interval")
+def _interval(value: Duration | None) -> timedelta | None:
+    return None if value is None else positive_duration(value, name="interval")
 
 
 def _expires_after(value: Duration | None) -> timedelta | None:
@@ -128,31 +139,57 @@ def _every(value: object) -> int | None:
     return None if value is None else check_positive_int("continue_every", value)
 
 
+def _max_polls(value: object) -> int | None:
+    return None if value is None else check_positive_int("max_polls", value)
+
+
 def _callable(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if not callable(value):
         raise InvalidArgumentError(f"until must be a function of the check's result, got {value!r}")
+
+
+def _optional_function(name: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(_: object, __: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not callable(value):
+            raise InvalidArgumentError(f"{name} must be a function or None, got {value!r}")
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
 class Monitor:
     """A checked monitor; `run` it inside an orchestrator.
 
+    Give exactly one of `check` and `probe`.
+
     Attributes:
+        interval: the wait between polls (more than zero); None, with a
+            `probe` and `max_polls`, to poll again at once.
         check: the activity called with the input at every poll.
-        interval: the wait between polls (more than zero).
+        probe: an async function of the input that polls instead (its result
+            is the check's result).
         until: the predicate on the check's result that ends the monitor
             (default: the result is truthy).
         expires_after: how long after the start to give up (None: never).
+        max_polls: give up after this many checks in all (None: no limit).
         on_success: an activity called with a `MonitorReport` when `until` holds.
-        on_expiry: an activity called with a `MonitorReport` on expiry.
+        on_expiry: an activity called with a `MonitorReport` when the monitor
+            gives up (expiry or `max_polls`).
         continue_every: continue as new after this many polls in one execution.
+        checkpoint: makes the next execution's input from the check's input and
+            the `MonitorProgress` (default: the monitor's own checkpoint, which
+            `resume` reads back).
         retry: the retry policy of the check.
     """
 
-    check: ActivityRef = attrs.field(validator=ref_validator("check"))
-    interval: timedelta = attrs.field(converter=_interval)
+    interval: timedelta | None = attrs.field(converter=_interval)
+    check: ActivityRef | None = attrs.field(default=None, validator=optional_ref_validator("check"))
+    probe: Callable[[Any], Awaitable[Any]] | None = attrs.field(
+        default=None, validator=_optional_function("probe")
+    )
     until: Callable[[Any], bool] = attrs.field(default=bool, validator=_callable)
     expires_after: timedelta | None = attrs.field(default=None, converter=_expires_after)
+    max_polls: int | None = attrs.field(default=None, converter=_max_polls)
     on_success: ActivityRef | None = attrs.field(
         default=None, validator=optional_ref_validator("on_success")
     )
@@ -160,7 +197,25 @@ class Monitor:
         default=None, validator=optional_ref_validator("on_expiry")
     )
     continue_every: int | None = attrs.field(default=None, converter=_every)
+    checkpoint: Callable[[Any, MonitorProgress], Any] | None = attrs.field(
+        default=None, validator=_optional_function("checkpoint")
+    )
     retry: RetryPolicy | None = attrs.field(default=None, validator=policy_validator("retry"))
+
+    def __attrs_post_init__(self) -> None:
+        if (self.check is None) == (self.probe is None):
+            raise InvalidArgumentError(
+                "a monitor needs exactly one of check= (an activity) and probe= (a function), "
+                f"got {'both' if self.check is not None else 'neither'}"
+            )
+        if self.probe is not None and self.retry is not None:
+            raise InvalidArgumentError(
+                "retry applies to the check activity; a probe makes its own calls and retries"
+            )
+        if self.interval is None and (self.probe is None or self.max_polls is None):
+            raise InvalidArgumentError(
+                "a monitor without an interval polls back to back: it needs a probe and max_polls"
+            )
 
     def run(
         self,
@@ -170,7 +225,7 @@ class Monitor:
         expires_at: datetime | None = None,
         progress: MonitorProgress | None = None,
     ) -> Coroutine[Any, Any, MonitorResult]:
-        """Poll until the predicate holds or the expiry passes; await (or yield) the result.
+        """Poll until the predicate holds, the expiry passes or `max_polls`; await (or yield) it.
 
         Args:
             ctx: the orchestration context.
@@ -222,20 +277,30 @@ class Monitor:
         polls, value, expiry = progress.polls, progress.value, progress.expires_at
         polled_here = 0
         while expiry is None or ctx.now < expiry:
-            value = await ctx.call_activity(self.check, input, retry=self.retry)
+            value = await self._poll(ctx, input)
             polls += 1
             if self.until(value):
                 return await self._end(ctx, MonitorOutcome.SATISFIED, input, value, polls)
-            due = ctx.now + self.interval
-            await ctx.create_timer(min(due, expiry) if expiry is not None else due)
+            if self.max_polls is not None and polls >= self.max_polls:
+                return await self._end(ctx, MonitorOutcome.EXHAUSTED, input, value, polls)
+            if self.interval is not None:
+                due = ctx.now + self.interval
+                await ctx.create_timer(min(due, expiry) if expiry is not None else due)
             polled_here += 1
             if polled_here == self.continue_every:
                 saved = attrs.evolve(progress, polls=polls, value=value)
-                ctx.continue_as_new(_checkpoint(input, saved))
+                checkpoint = self.checkpoint or _checkpoint
+                ctx.continue_as_new(checkpoint(input, saved))
                 return MonitorResult(
                     outcome=MonitorOutcome.CONTINUED_AS_NEW, polls=polls, at=ctx.now, value=value
                 )
         return await self._end(ctx, MonitorOutcome.EXPIRED, input, value, polls)
+
+    def _poll(self, ctx: OrchestrationContext, input: Any) -> Awaitable[Any]:
+        if self.probe is not None:
+            return self.probe(input)
+        assert self.check is not None
+        return ctx.call_activity(self.check, input, retry=self.retry)
 
     async def _end(
         self,
@@ -275,11 +340,12 @@ def monitor(
     until: Callable[[Any], bool] = bool,
     expires_after: Duration | None = None,
     expires_at: datetime | None = None,
+    max_polls: int | None = None,
     on_success: ActivityRef | None = None,
     on_expiry: ActivityRef | None = None,
     retry: RetryPolicy | None = None,
 ) -> Coroutine[Any, Any, MonitorResult]:
-    """Poll `check` every `interval` until `until(result)` holds or the expiry passes.
+    """Poll `check` every `interval` until `until(result)` holds, the expiry passes or `max_polls`.
 
     Arguments are checked now, before anything is scheduled; see `Monitor`.
     (For continue-as-new, build a `Monitor` with `continue_every`, or use
@@ -308,6 +374,7 @@ def monitor(
         interval=interval,
         until=until,
         expires_after=expires_after,
+        max_polls=max_polls,
         on_success=on_success,
         on_expiry=on_expiry,
         retry=retry,
@@ -323,6 +390,7 @@ def register_monitor(
     interval: Duration,
     until: Callable[[Any], bool] = bool,
     expires_after: Duration | None = None,
+    max_polls: int | None = None,
     on_success: ActivityRef | None = None,
     on_expiry: ActivityRef | None = None,
     continue_every: int | None = None,
@@ -345,6 +413,7 @@ def register_monitor(
         interval=interval,
         until=until,
         expires_after=expires_after,
+        max_polls=max_polls,
         on_success=on_success,
         on_expiry=on_expiry,
         continue_every=continue_every,

@@ -34,8 +34,9 @@ from durable.declarative.interpreter import Interpreter
 from durable.declarative.plan import Action, Approval, Call, Http, Plan, Run
 from durable.declarative.registration import workflow_definition
 from durable.declarative.schema import schema_text
-from durable.declarative.semantics import HTTP_ACTIVITY
 from durable.declarative.validation import Validation, validate
+from durable.patterns import register_http
+from durable.patterns.async_http import HTTP_ACTIVITY
 
 __all__ = [
     "FAILED",
@@ -283,9 +284,7 @@ def _run_on_store(
     runner = app if app is not None else App()
     activities, workflows = plan_calls(plan)
     if HTTP_ACTIVITY in activities and HTTP_ACTIVITY not in runner.activity_names:
-        # The built-in HTTP activity lives in durable.patterns, a layer above this one.
-        patterns = importlib.import_module("durable.patterns")
-        patterns.register_http(runner, activity_name=HTTP_ACTIVITY, orchestrator_name=None)
+        register_http(runner, activity_name=HTTP_ACTIVITY, orchestrator_name=None)
     missing = sorted(
         (activities - set(runner.activity_names)) | (workflows - set(runner.orchestrator_names))
     )

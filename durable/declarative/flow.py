@@ -6,17 +6,20 @@ its own (``ctx.when_all([branch])``) so that, when one branch fails, the
 others can be cancelled: their timers and event waits are released and they
 make no further calls.
 
-The pattern kinds have the call structure of the matching `durable.patterns`
-helper, so a document and the helper record the same history:
+Two pattern kinds are the matching `durable.patterns` helper, with the
+document's steps and expressions as its hooks, so they record its history:
 
-- ``for_each`` runs ``min(max_parallel, items)`` lanes, each taking the next
-  item when its previous one is done (`fan_out`); results in input order;
-- ``loop`` runs the body, checks ``until``, then waits ``every`` (never past
-  the expiry) (`monitor`);
-- ``approval`` calls the request, then for each escalation creates a timer
-  at its delay from the request and waits for an accepted event before it,
-  and finally for the timeout (`request_approval`): an early answer cancels
-  the current timer and no later timer is ever created.
+- ``loop`` is a `Monitor` whose probe runs the loop's steps, whose ``until``
+  is the loop's condition and whose checkpoint is the run's own;
+- ``approval`` is `wait_for_reply`, with the request and escalations as its
+  actions and ``accept`` as its predicate.
+
+``for_each`` keeps the lane structure of `fan_out` (``min(max_parallel,
+items)`` lanes, each taking the next item when its previous one is done;
+results in input order), so a body of one call records the history of
+`fan_out` over that activity; but its body is any list of steps, a failing
+item cancels the other lanes, and errors keep their own types (a
+``FanOutError`` would hide them from ``catch``), which `fan_out` does not do.
 """
 
 from __future__ import annotations
@@ -24,21 +27,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from durable import Task
 from durable.declarative.durations import format_duration
 from durable.declarative.errors import ExpressionError, Timeout
 from durable.declarative.failures import (
+    ContinuedAsNew,
     Finished,
     catchable,
     error_value,
     failure_of,
     matches,
 )
-from durable.declarative.kinds import wait_accepted
+from durable.declarative.kinds import acceptance
 from durable.declarative.plan import Action, Approval, ForEach, Loop, Parallel, Step, Try
 from durable.declarative.scope import Scope
+from durable.patterns import Monitor, MonitorOutcome, MonitorProgress, MonitorResult, wait_for_reply
 
 if TYPE_CHECKING:
     from durable.declarative.interpreter import Run as Running
@@ -123,49 +129,73 @@ async def run_loop(run: Running, step: Step, scope: Scope) -> Any:
     spec = step.spec
     assert isinstance(spec, Loop)
     ctx = run.ctx
-    saved = run.take_resume(step)
-    iteration, value, expiry = 0, None, ctx.now + spec.expires if spec.expires else None
-    if saved is not None:
-        iteration, value = int(saved.get("iteration", 0)), saved.get("result")
-        expiry = datetime.fromisoformat(saved["expires_at"]) if saved.get("expires_at") else None
-    here = 0
+    progress = _loop_progress(run, step)
+    iteration = progress.polls if progress is not None else 0
     until_path = (*step.path, "loop", "until")
-    while expiry is None or ctx.now < expiry:
+
+    async def probe(_: Any) -> Any:
+        nonlocal iteration
         iteration += 1
-        value = await run.steps(spec.steps, scope.child({"iteration": iteration}))
-        if spec.until is not None and run.holds(
-            spec.until, scope, step, until_path, result=value, iteration=iteration
-        ):
-            return value
-        if spec.max_iterations is not None and iteration >= spec.max_iterations:
-            break
-        if spec.every is not None:
-            due = ctx.now + spec.every
-            await ctx.create_timer(min(due, expiry) if expiry is not None else due)
-        here += 1
-        if spec.checkpoint_every is not None and here >= spec.checkpoint_every:
-            state = {
-                "iteration": iteration,
-                "result": value,
-                "expires_at": expiry.isoformat() if expiry is not None else None,
-            }
-            run.checkpoint(step, state)
-    return _loop_ended(run, step, scope, value, iteration)
+        return await run.steps(spec.steps, scope.child({"iteration": iteration}))
+
+    def until(value: Any) -> bool:
+        if spec.until is None:
+            return False
+        return run.holds(spec.until, scope, step, until_path, result=value, iteration=iteration)
+
+    def checkpoint(_: Any, saved: MonitorProgress) -> Any:
+        expiry = saved.expires_at.isoformat() if saved.expires_at is not None else None
+        state = {"iteration": saved.polls, "result": saved.value, "expires_at": expiry}
+        return run.checkpoint_input(step, state)
+
+    monitor = Monitor(
+        probe=probe,
+        interval=spec.every,
+        until=until,
+        expires_after=spec.expires,
+        max_polls=spec.max_iterations,
+        continue_every=spec.checkpoint_every,
+        checkpoint=checkpoint,
+    )
+    result = await monitor.run(ctx, progress=progress)
+    if result.outcome is MonitorOutcome.SATISFIED:
+        return result.value
+    if result.outcome is MonitorOutcome.CONTINUED_AS_NEW:
+        raise ContinuedAsNew("continue-as-new")
+    return _loop_ended(run, step, scope, result)
 
 
-def _loop_ended(run: Running, step: Step, scope: Scope, value: Any, iteration: int) -> Any:
+def _loop_progress(run: Running, step: Step) -> MonitorProgress | None:
+    """Where a loop resumed after continue-as-new left off (None on its first execution)."""
+    saved = run.take_resume(step)
+    if saved is None:
+        return None
+    expires = saved.get("expires_at")
+    return MonitorProgress(
+        # The loop's checkpoint is the run's, which does not keep the loop's first start;
+        # nothing reads it, since the checkpoint function makes the next input.
+        started_at=run.ctx.now,
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+        polls=int(saved.get("iteration", 0)),
+        value=saved.get("result"),
+    )
+
+
+def _loop_ended(run: Running, step: Step, scope: Scope, result: MonitorResult) -> Any:
     spec = step.spec
     assert isinstance(spec, Loop)
     if spec.until is None:
-        return value
+        return result.value
     if spec.on_expiry is not None:
         path = (*step.path, "loop", "on_expiry")
-        return run.render(spec.on_expiry, scope, step, path, result=value, iteration=iteration)
-    bound = (
-        f"within {format_duration(spec.expires)}"
-        if spec.expires is not None
-        else f"in {spec.max_iterations} iterations"
-    )
+        return run.render(
+            spec.on_expiry, scope, step, path, result=result.value, iteration=result.polls
+        )
+    if result.outcome is MonitorOutcome.EXHAUSTED:
+        bound = f"in {spec.max_iterations} iterations"
+    else:
+        assert spec.expires is not None
+        bound = f"within {format_duration(spec.expires)}"
     raise Timeout(f"the loop's until did not hold {bound}", step=step.id)
 
 
@@ -173,21 +203,20 @@ async def run_approval(run: Running, step: Step, scope: Scope) -> Any:
     """``approval``: request, wait, escalate at each delay, then time out."""
     spec = step.spec
     assert isinstance(spec, Approval)
-    start = run.ctx.now
     accept_path = (*step.path, "approval", "accept")
-    await _action(run, step, scope, spec.request)
-    for escalation in spec.escalations:
-        found, data = await wait_accepted(
-            run, step, scope, spec.event, spec.accept, accept_path, start + escalation.after
-        )
-        if found:
-            return data
-        await _action(run, step, scope, escalation.action)
-    found, data = await wait_accepted(
-        run, step, scope, spec.event, spec.accept, accept_path, start + spec.timeout
+    reply = await wait_for_reply(
+        run.ctx,
+        spec.event,
+        ask=partial(_action, run, step, scope, spec.request),
+        escalations=[
+            (escalation.after, partial(_action, run, step, scope, escalation.action))
+            for escalation in spec.escalations
+        ],
+        deadline=spec.timeout,
+        accept=acceptance(run, step, scope, spec.accept, accept_path),
     )
-    if found:
-        return data
+    if reply.answered:
+        return reply.data
     if spec.on_timeout is not None:
         return run.render(spec.on_timeout, scope, step, (*step.path, "approval", "on_timeout"))
     raise Timeout(

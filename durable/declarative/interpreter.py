@@ -152,8 +152,8 @@ class Run:
         timer.cancel()
         return winner.result
 
-    def checkpoint(self, step: Step, state: dict[str, Any]) -> None:
-        """Continue as new from `step` with `state` (a top-level loop's progress)."""
+    def checkpoint_input(self, step: Step, state: dict[str, Any]) -> dict[str, Any]:
+        """The input that continues this run as new from `step` with `state` (a loop's progress)."""
         saved = {
             "input": self.input,
             "vars": self.vars,
@@ -162,8 +162,7 @@ class Run:
             "deadline": self._deadline_text(),
             **state,
         }
-        self.ctx.continue_as_new({CHECKPOINT_KEY: saved})
-        raise ContinuedAsNew("continue-as-new")
+        return {CHECKPOINT_KEY: saved}
 
     def _deadline_text(self) -> str | None:
         """The instance's deadline, kept across continue-as-new (None without a timeout)."""

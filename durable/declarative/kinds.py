@@ -3,12 +3,11 @@
 Each runner takes the `Run`, the step and its scope, does the kind's work
 with the context's primitives, and returns the kind's result (before the
 step's ``output`` template). ``call`` chains its activities; ``http`` calls
-the built-in HTTP activity and, when ``async``, polls a 202 + ``Location``
-answer on durable timers exactly as `durable.patterns.call_http_async`
-does (``Retry-After`` honoured, one last poll at the deadline), so the two
-record the same history. `wait_accepted` is the event wait ``receive`` and
-``approval`` share: a timer, and event waits raced against it until an event
-passes ``accept``.
+the built-in HTTP activity and, when ``async``, hands the polling of a 202 +
+``Location`` answer to `durable.patterns.call_http_async`; ``receive`` is
+`durable.patterns.wait_for_reply` with nothing to ask. `acceptance` turns a
+step's ``accept`` condition into the predicate ``receive`` and ``approval``
+give the helper.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from durable import RetryPolicy, Task
 from durable.declarative.durations import format_duration
@@ -43,15 +40,24 @@ from durable.declarative.plan import (
     Switch,
     Wait,
 )
+from durable.declarative.problems import Path
 from durable.declarative.retries import NO_RETRY
 from durable.declarative.scope import Scope
-from durable.declarative.semantics import HTTP_ACTIVITY
 from durable.declarative.templates import Condition
+from durable.errors import InvalidArgumentError
+from durable.patterns import (
+    HttpPollTimeoutError,
+    HttpRequest,
+    HttpResponse,
+    call_http_async,
+    wait_for_reply,
+)
+from durable.patterns.async_http import HTTP_ACTIVITY
 
 if TYPE_CHECKING:
     from durable.declarative.interpreter import Run as Running
 
-__all__ = ["RUNNERS", "http_response", "wait_accepted"]
+__all__ = ["RUNNERS", "acceptance"]
 
 Runner = Callable[["Running", Step, Scope], Coroutine[Any, Any, Any]]
 
@@ -119,26 +125,13 @@ def _instant(text: Any, step: Step) -> datetime:
     return when.astimezone(UTC)
 
 
-async def wait_accepted(
-    run: Running,
-    step: Step,
-    scope: Scope,
-    event: str,
-    accept: Condition | None,
-    accept_path: tuple[Any, ...],
-    due: datetime,
-) -> tuple[bool, Any]:
-    """Wait until `due` for an event `event` that passes `accept`: (True, data) or (False, None)."""
-    ctx = run.ctx
-    timer = ctx.create_timer(due)
-    while True:
-        waiter = ctx.wait_for_event(event)
-        if await ctx.when_any([waiter, timer]) is timer:
-            return False, None
-        data = waiter.result
-        if accept is None or run.holds(accept, scope, step, accept_path, event=data):
-            timer.cancel()
-            return True, data
+def acceptance(
+    run: Running, step: Step, scope: Scope, accept: Condition | None, path: Path
+) -> Callable[[Any], bool] | None:
+    """The predicate of an ``accept`` condition over ``event`` (None: every event is accepted)."""
+    if accept is None:
+        return None
+    return lambda data: run.holds(accept, scope, step, path, event=data)
 
 
 async def run_receive(run: Running, step: Step, scope: Scope) -> Any:
@@ -146,12 +139,14 @@ async def run_receive(run: Running, step: Step, scope: Scope) -> Any:
     spec = step.spec
     assert isinstance(spec, Receive)
     assert step.timeout is not None
-    due = run.ctx.now + step.timeout
-    found, data = await wait_accepted(
-        run, step, scope, spec.event, spec.accept, (*step.path, "accept"), due
+    reply = await wait_for_reply(
+        run.ctx,
+        spec.event,
+        deadline=step.timeout,
+        accept=acceptance(run, step, scope, spec.accept, (*step.path, "accept")),
     )
-    if found:
-        return data
+    if reply.answered:
+        return reply.data
     if spec.on_timeout is not None:
         return run.render(spec.on_timeout, scope, step, (*step.path, "on_timeout"))
     raise Timeout(
@@ -210,16 +205,16 @@ async def run_http(run: Running, step: Step, scope: Scope) -> Any:
     assert isinstance(spec, Http)
     request = _request(run, step, scope, spec)
 
-    async def exchange() -> dict[str, Any]:
+    async def exchange() -> HttpResponse:
         answer = await _exchange(run, step, spec, request)
         _check_status(step, request, answer)
         return answer
 
     answer = await run.attempt(step, exchange)
-    return {"status": answer["status"], "headers": answer["headers"], "body": _body(answer)}
+    return {"status": answer.status, "headers": answer.headers, "body": _body(answer)}
 
 
-def _request(run: Running, step: Step, scope: Scope, spec: Http) -> dict[str, Any]:
+def _request(run: Running, step: Step, scope: Scope, spec: Http) -> HttpRequest:
     where = (*step.path, "http")
     url = run.render(spec.url, scope, step, (*where, "url"))
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -238,69 +233,45 @@ def _request(run: Running, step: Step, scope: Scope, spec: Http) -> dict[str, An
         body = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         if not any(key.lower() == "content-type" for key in headers):
             headers["Content-Type"] = "application/json"
-    return {"url": url, "method": spec.method, "headers": headers, "body": body}
+    return HttpRequest(url=url, method=spec.method, headers=headers, body=body)
 
 
-async def _exchange(
-    run: Running, step: Step, spec: Http, request: dict[str, Any]
-) -> dict[str, Any]:
-    ctx = run.ctx
-    retry = _retry(step)
-    answer = http_response(await ctx.call_activity(HTTP_ACTIVITY, request, retry=retry))
-    if not spec.is_async:
-        return answer
-    assert spec.poll_timeout is not None
-    assert spec.poll_every is not None
-    deadline = ctx.now + spec.poll_timeout
-    url, polls = request["url"], 0
-    while answer["status"] == 202 and answer["headers"].get("location"):
-        url = urljoin(url, answer["headers"]["location"])
-        wait = _retry_after(answer["headers"].get("retry-after"), ctx.now) or spec.poll_every
-        if ctx.now >= deadline:
-            raise Timeout(
-                f"{url} still answered 202 Accepted after {format_duration(spec.poll_timeout)} "
-                f"({polls} polls)",
-                step=step.id,
-            )
-        await ctx.create_timer(min(wait, deadline - ctx.now))
-        poll = {"url": url, "method": "GET", "headers": request["headers"], "body": None}
-        answer = http_response(await ctx.call_activity(HTTP_ACTIVITY, poll, retry=retry))
-        polls += 1
-    return answer
-
-
-def http_response(value: Any) -> dict[str, Any]:
-    """The HTTP activity's answer as ``{status, headers (lower-case names), body}``."""
-    if not isinstance(value, dict) or not isinstance(value.get("status"), int):
-        raise HttpServerError(
-            f"the HTTP activity returned {json.dumps(value)[:100]}, not an answer", status=0
-        )
-    headers = {str(key).lower(): str(item) for key, item in (value.get("headers") or {}).items()}
-    body = value.get("body")
-    return {
-        "status": value["status"],
-        "headers": headers,
-        "body": "" if body is None else str(body),
-    }
-
-
-def _retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
+async def _exchange(run: Running, step: Step, spec: Http, request: HttpRequest) -> HttpResponse:
+    """One request, or (async) a request polled until it is not a 202."""
+    ctx, retry = run.ctx, _retry(step)
     try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
-    return max(when - now, timedelta(0))
+        if spec.poll_every is None or spec.poll_timeout is None:
+            return HttpResponse.of(await ctx.call_activity(HTTP_ACTIVITY, request, retry=retry))
+        return await _polled(run, step, request, spec.poll_every, spec.poll_timeout)
+    except InvalidArgumentError as error:
+        raise HttpServerError(
+            f"the HTTP activity's answer is not usable: {error}", status=0, step=step.id
+        ) from None
 
 
-def _check_status(step: Step, request: dict[str, Any], answer: dict[str, Any]) -> None:
-    status = answer["status"]
+async def _polled(
+    run: Running, step: Step, request: HttpRequest, every: timedelta, budget: timedelta
+) -> HttpResponse:
+    """`call_http_async`, its timeout raised as the step's `Timeout`."""
+    try:
+        return await call_http_async(
+            run.ctx,
+            request,
+            poll_interval=every,
+            timeout=budget,
+            retry=_retry(step),
+            activity=HTTP_ACTIVITY,
+        )
+    except HttpPollTimeoutError as error:
+        raise Timeout(
+            f"{error.url} still answered 202 Accepted after {format_duration(budget)} "
+            f"({error.polls} polls)",
+            step=step.id,
+        ) from None
+
+
+def _check_status(step: Step, request: HttpRequest, answer: HttpResponse) -> None:
+    status = answer.status
     if status < 400:
         return
     kind: type[HttpStatusError] = HttpServerError
@@ -308,16 +279,16 @@ def _check_status(step: Step, request: dict[str, Any], answer: dict[str, Any]) -
         kind = HttpTooManyRequests
     elif status < 500:
         kind = HttpClientError
-    excerpt = answer["body"][:200]
-    message = f"{request['method']} {request['url']} answered {status}" + (
+    excerpt = answer.body[:200]
+    message = f"{request.method} {request.url} answered {status}" + (
         f": {excerpt}" if excerpt else ""
     )
     raise kind(message, status=status, body=excerpt, step=step.id)
 
 
-def _body(answer: dict[str, Any]) -> Any:
-    text = answer["body"]
-    if text and "json" in answer["headers"].get("content-type", ""):
+def _body(answer: HttpResponse) -> Any:
+    text = answer.body
+    if text and "json" in (answer.header("content-type") or ""):
         try:
             return json.loads(text)
         except ValueError:

@@ -85,7 +85,11 @@ class Call:
 
 @attrs.frozen(kw_only=True)
 class Http:
-    """``http``: a request through the built-in HTTP activity, polled when ``async``."""
+    """``http``: a request through the built-in HTTP activity.
+
+    When ``async``, both `poll_every` and `poll_timeout` are set and a 202 +
+    ``Location`` answer is polled; otherwise both are None.
+    """
 
     method: str
     url: Template
@@ -93,11 +97,6 @@ class Http:
     body: Template | None = None
     poll_every: timedelta | None = None
     poll_timeout: timedelta | None = None
-
-    @property
-    def is_async(self) -> bool:
-        """Whether a 202 + ``Location`` answer is polled."""
-        return self.poll_timeout is not None
 
 
 @attrs.frozen(kw_only=True)

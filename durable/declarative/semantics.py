@@ -43,14 +43,12 @@ from durable.declarative.plan import (
 )
 from durable.declarative.problems import Path, suggestion_hint
 from durable.declarative.references import BASE_NAMES, ExpressionChecks, Place, Site
+from durable.patterns.async_http import HTTP_ACTIVITY
 
-__all__ = ["BASE_NAMES", "HTTP_ACTIVITY", "RESERVED_NAMES", "check_plan"]
+__all__ = ["BASE_NAMES", "RESERVED_NAMES", "check_plan"]
 
 RESERVED_NAMES = BASE_NAMES | {"item", "index", "result", "iteration", "error", "event"}
 """Names an ``as:`` may not take."""
-
-HTTP_ACTIVITY = "durable.http_request"
-"""The built-in HTTP activity ``http`` steps call (registered by durable.patterns.register_http)."""
 
 
 def check_plan(

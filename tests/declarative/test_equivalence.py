@@ -1,12 +1,19 @@
 """Each pattern kind records the same history as the matching `durable.patterns` helper.
 
-Both forms run under the same orchestrator name, version, instance id and
-seed; their histories are compared with each other and with one golden file
-(``pytest --durable-record`` rewrites the files, the Python form last). The
-approval kind takes its inputs and decisions from the document (``with``,
-``accept``) where the helper sends `ApprovalNotice` values and reads
-`ApprovalAnswer` events, so for it the test compares the history's shape:
-the kinds of events, the activities called and the timers' fire times.
+Both forms run under the same orchestrator name, version, instance id, seed
+and virtual start, so their whole histories compare equal event by event:
+timestamps, sequence numbers, activity names and inputs, timers' fire
+times, events, outputs. They are compared with each other and with one
+golden file (``pytest --durable-record`` rewrites the files, the Python form
+last). Each test also checks that both forms completed with the output the
+scenario expects, so two forms that failed alike cannot pass.
+
+The ``approval`` kind runs `wait_for_reply`, the helper under
+`request_approval` (which adds an approver chain and `ApprovalNotice`
+inputs), so its Python form is `wait_for_reply` with the same actions and
+acceptance rule. An async ``http`` step runs `call_http_async` and ``loop``
+a `Monitor`; ``call: [...]`` and ``for_each`` keep their own code and record
+the history of `run_chain` and `fan_out`.
 """
 
 from __future__ import annotations
@@ -14,17 +21,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from durable import OrchestrationContext
+from durable import OrchestrationContext, RuntimeStatus
 from durable.declarative import compile_workflow, register_workflow
-from durable.history import HistoryEvent
 from durable.patterns import (
-    Escalation,
     HttpRequest,
     call_http_async,
     fan_out,
     monitor,
-    request_approval,
     run_chain,
+    wait_for_reply,
 )
 from durable.testing import export_history
 from durable.testing.pytest_plugin import GoldenHistory, SimulationFactory
@@ -62,11 +67,24 @@ def _pair(
     return runs[0], runs[1]
 
 
-def _same(yaml_sim: Any, python_sim: Any, name: str, golden: GoldenHistory) -> None:
+def _same(yaml_sim: Any, python_sim: Any, name: str, golden: GoldenHistory, output: Any) -> None:
+    """Both completed with `output`, with equal whole histories, equal to the golden file."""
     instance = f"{name}-1"
+    for sim in (yaml_sim, python_sim):
+        status = sim.status(instance)
+        assert (status.status, status.failure, status.output) == (
+            RuntimeStatus.COMPLETED,
+            None,
+            output,
+        )
     assert export_history(yaml_sim, instance) == export_history(python_sim, instance)
     golden(yaml_sim, instance, f"golden/{name}.json")
     golden(python_sim, instance, f"golden/{name}.json")
+
+
+def _echo(name: str, input: Any) -> dict[str, Any]:
+    """What an activity of `make_app` returns."""
+    return {"activity": name, "input": input}
 
 
 def test_chaining_document_records_the_history_of_run_chain(
@@ -83,7 +101,8 @@ def test_chaining_document_records_the_history_of_run_chain(
         with: "${ input }"
     """
     yaml_sim, python_sim = _pair(text, chaining, simulation_factory, input={"order": 7})
-    _same(yaml_sim, python_sim, "chaining", golden_history)
+    output = _echo("notify", _echo("charge", _echo("work", {"order": 7})))
+    _same(yaml_sim, python_sim, "chaining", golden_history, output)
 
 
 def test_for_each_document_records_the_history_of_fan_out(
@@ -110,7 +129,8 @@ def test_for_each_document_records_the_history_of_fan_out(
     yaml_sim, python_sim = _pair(
         text, fan_out_fan_in, simulation_factory, input=[1, 2, 3, 4, 5], setup=setup
     )
-    _same(yaml_sim, python_sim, "fan_out_fan_in", golden_history)
+    output = [_echo("work", item) for item in [1, 2, 3, 4, 5]]
+    _same(yaml_sim, python_sim, "fan_out_fan_in", golden_history, output)
 
 
 def test_async_http_document_records_the_history_of_call_http_async(
@@ -142,7 +162,8 @@ def test_async_http_document_records_the_history_of_call_http_async(
         )
 
     yaml_sim, python_sim = _pair(text, async_http, simulation_factory, setup=setup)
-    _same(yaml_sim, python_sim, "async_http", golden_history)
+    output = {"status": 200, "headers": {"content-type": "text/plain"}, "body": "done"}
+    _same(yaml_sim, python_sim, "async_http", golden_history, output)
 
 
 MONITOR = """
@@ -182,7 +203,7 @@ def test_loop_document_records_the_history_of_monitor(
     yaml_sim, python_sim = _pair(
         MONITOR.format(name="monitor"), _monitor, simulation_factory, input="job-1", setup=setup
     )
-    _same(yaml_sim, python_sim, "monitor", golden_history)
+    _same(yaml_sim, python_sim, "monitor", golden_history, "done")
 
 
 def test_loop_document_records_the_history_of_an_expiring_monitor(
@@ -198,62 +219,74 @@ def test_loop_document_records_the_history_of_an_expiring_monitor(
         input="job-1",
         setup=setup,
     )
-    _same(yaml_sim, python_sim, "monitor_expired", golden_history)
+    _same(yaml_sim, python_sim, "monitor_expired", golden_history, "running")
 
 
-def _shape(events: list[HistoryEvent]) -> list[tuple[str, Any]]:
-    """Event kinds, with the activity name or timer time where there is one."""
-    return [
-        (type(event).__name__, getattr(event, "name", None) or getattr(event, "fire_at", None))
-        for event in events[2:-1]
-    ]
+APPROVAL = """
+name: {name}
+steps:
+  - id: decision
+    approval:
+      request: {{call: request_approval, with: "${{ input }}"}}
+      event: ExpenseDecision
+      accept: "${{ event.approver = input.approver or event.approver = input.manager }}"
+      escalate:
+        - {{after: 1d, call: send_reminder, with: {{to: "${{ input.approver }}"}}}}
+        - {{after: 3d, call: reassign_approval, with: {{to: "${{ input.manager }}"}}}}
+      timeout: 5d
+      on_timeout: {{approved: false, reason: auto-rejected after 5 days}}
+  - id: notify
+    call: notify
+    with: "${{ steps.decision }}"
+"""
+
+EXPENSE = {"id": "E-1", "approver": "alice", "manager": "bob"}
+REJECTED = {"approved": False, "reason": "auto-rejected after 5 days"}
 
 
-def test_approval_document_records_the_shape_of_request_approval(
+async def _approval(ctx: OrchestrationContext, expense: dict[str, Any]) -> Any:
+    reply = await wait_for_reply(
+        ctx,
+        "ExpenseDecision",
+        ask=lambda: ctx.call_activity("request_approval", expense),
+        escalations=[
+            ("P1D", lambda: ctx.call_activity("send_reminder", {"to": expense["approver"]})),
+            ("P3D", lambda: ctx.call_activity("reassign_approval", {"to": expense["manager"]})),
+        ],
+        deadline="P5D",
+        accept=lambda event: event.get("approver") in (expense["approver"], expense["manager"]),
+    )
+    decision = reply.data if reply.answered else REJECTED
+    return await ctx.call_activity("notify", decision)
+
+
+def test_approval_document_records_the_history_of_wait_for_reply(
     simulation_factory: SimulationFactory, golden_history: GoldenHistory
 ) -> None:
-    async def approval(ctx: OrchestrationContext, request: Any) -> Any:
-        result = await request_approval(
-            ctx,
-            request,
-            send="request_approval",
-            approvers=request["approvers"],
-            deadline="P5D",
-            escalations=[
-                Escalation.remind("P1D", "send_reminder"),
-                Escalation.reassign("P3D", "reassign_approval"),
-            ],
-            event_name="ExpenseDecision",
-        )
-        return result.approved
-
-    text = """
-    name: approval
-    steps:
-      - id: decision
-        approval:
-          request: {call: request_approval, with: "${ input }"}
-          event: ExpenseDecision
-          accept: "${ event.by = input.approvers[0] or event.by = input.approvers[1] }"
-          escalate:
-            - {after: 1d, call: send_reminder, with: "${ input }"}
-            - {after: 3d, call: reassign_approval, with: "${ input }"}
-          timeout: 5d
-    output: "${ steps.decision.approved }"
-    """
-    events = [
-        ("ExpenseDecision", {"by": "mallory", "approved": True}, timedelta(days=2)),
-        ("ExpenseDecision", {"by": "bob", "approved": True}, timedelta(days=3, hours=4)),
-    ]
+    refused = {"approver": "mallory", "approved": True}
+    accepted = {"approver": "bob", "approved": True}
     yaml_sim, python_sim = _pair(
-        text,
-        approval,
+        APPROVAL.format(name="approval"),
+        _approval,
         simulation_factory,
-        input={"approvers": ["alice", "bob"]},
-        events=events,
+        input=EXPENSE,
+        events=[
+            ("ExpenseDecision", refused, timedelta(days=2)),
+            ("ExpenseDecision", accepted, timedelta(days=3, hours=4)),
+        ],
     )
-    yaml_history = yaml_sim.history("approval-1")
-    python_history = python_sim.history("approval-1")
-    assert _shape(yaml_history) == _shape(python_history)
-    assert yaml_sim.status("approval-1").output == python_sim.status("approval-1").output is True
-    golden_history(yaml_sim, "approval-1", "golden/approval.json")
+    _same(yaml_sim, python_sim, "approval", golden_history, _echo("notify", accepted))
+
+
+def test_approval_document_records_the_history_of_a_timed_out_wait_for_reply(
+    simulation_factory: SimulationFactory, golden_history: GoldenHistory
+) -> None:
+    refused = {"approver": "eve", "approved": True}
+    yaml_sim, python_sim = _pair(
+        APPROVAL.format(name="approval_timed_out"),
+        _approval,
+        simulation_factory,
+        input=EXPENSE,
+        events=[("ExpenseDecision", refused, timedelta(days=4))],
+    )
+    _same(yaml_sim, python_sim, "approval_timed_out", golden_history, _echo("notify", REJECTED))

@@ -146,7 +146,7 @@ def test_call_timeout_races_each_attempt_against_a_timer() -> None:
 # -- http --------------------------------------------------------------------------------------
 
 
-def _answers(*answers: dict[str, Any]) -> Any:
+def _answers(*answers: Any) -> Any:
     def setup(sim: Any) -> None:
         sim.fake("durable.http_request", sequence=list(answers))
 
@@ -248,6 +248,30 @@ def test_http_server_errors_are_retried_and_client_errors_are_not() -> None:
         "step 'job': GET https://api.example/job answered 404: no such job",
     )
     assert [when for _, _, when in calls(sim, wf)] == [START, at(seconds=1)]
+
+
+@pytest.mark.parametrize("polled", [False, True])
+def test_http_an_activity_answer_that_is_not_a_response_fails_as_a_server_error(
+    polled: bool,
+) -> None:
+    accepted = {"status": 202, "headers": {"Location": "/jobs/1"}, "body": ""}
+    polling = "\n              async: {poll_every: 10s, timeout: 1h}" if polled else ""
+    sim, wf = run(
+        f"""
+        steps:
+          - id: job
+            http:
+              url: https://api.example/start{polling}
+        """,
+        setup=_answers(*([accepted] if polled else []), "no answer"),
+    )
+    failure = sim.status(wf).failure
+    assert failure is not None
+    assert (failure.type_name, failure.message) == (
+        "HttpServerError",
+        "step 'job': the HTTP activity's answer is not usable: not an HTTP response: 'no answer'",
+    )
+    assert len(calls(sim, wf)) == (2 if polled else 1)
 
 
 # -- run ---------------------------------------------------------------------------------------
@@ -640,6 +664,22 @@ def test_loop_expiry_gives_on_expiry_and_never_waits_past_it() -> None:
     )
     assert sim.status(wf).output == {"last": "c", "polls": 3}
     assert timers(sim.history(wf)) == [at(minutes=25), at(minutes=50), at(hours=1)]
+
+
+def test_loop_that_runs_out_of_iterations_before_its_expiry_fails_naming_the_count() -> None:
+    sim, wf = run(
+        LOOP.replace(
+            "{loop}", "{every: 1m, until: \"${ result = 'done' }\", expires: 1h, max_iterations: 2}"
+        ),
+        setup=_states("a", "b", "c"),
+    )
+    failure = sim.status(wf).failure
+    assert failure is not None
+    assert (failure.type_name, failure.message, sim.status(wf).completed_at) == (
+        "Timeout",
+        "step 'watch': the loop's until did not hold in 2 iterations",
+        at(minutes=1),
+    )
 
 
 def test_loop_max_iterations_without_until_ends_normally() -> None:

@@ -212,6 +212,11 @@ def test_http_response_reads_headers_in_any_case_and_json_bodies() -> None:
     )
 
 
+def test_http_response_reads_a_missing_or_null_body_as_empty_text() -> None:
+    bodies = [HttpResponse.of({"status": 204, **extra}).body for extra in ({}, {"body": None})]
+    assert bodies == ["", ""]
+
+
 def test_register_http_registers_a_ready_made_polling_orchestrator(sim: Simulation) -> None:
     endpoint = _endpoint(sim, _accepted("/s"), HttpResponse(status=200, body="done"))
     instance = sim.start("durable.http_call", HttpRequest(url=f"{API}/x"))

@@ -41,6 +41,7 @@ PUBLIC_PATTERNS = [
     "MonitorReport",
     "MonitorResult",
     "NoticeKind",
+    "Reply",
     "Step",
     "call_http_async",
     "check_status_response",
@@ -57,6 +58,7 @@ PUBLIC_PATTERNS = [
     "register_monitor",
     "request_approval",
     "run_chain",
+    "wait_for_reply",
 ]
 
 

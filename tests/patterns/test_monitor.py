@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from durable import App, OrchestrationContext, RuntimeStatus
+from durable import App, OrchestrationContext, RetryPolicy, RuntimeStatus
 from durable.errors import InvalidArgumentError
-from durable.patterns import Monitor, MonitorOutcome, monitor, register_monitor
+from durable.patterns import Monitor, MonitorOutcome, MonitorProgress, monitor, register_monitor
 from durable.testing import Simulation
 from tests.patterns.helpers import START, Call, GenerationSizes, calls
 
@@ -98,6 +98,52 @@ register_monitor(
 )
 
 
+@app.orchestrator
+async def twice_each_poll(ctx: OrchestrationContext, job: str) -> Any:
+    async def probe(job: str) -> Any:
+        await ctx.call_activity(job_state, f"{job}/build")
+        return await ctx.call_activity(job_state, job)
+
+    spec = Monitor(probe=probe, interval="PT5M", until=_done)  # type: ignore[arg-type]
+    result = await spec.run(ctx, job)
+    return {"outcome": result.outcome.value, "polls": result.polls, "value": result.value}
+
+
+@app.orchestrator
+async def three_polls(ctx: OrchestrationContext, job: str) -> Any:
+    result = await monitor(
+        ctx, job_state, job, interval="PT5M", until=_done, max_polls=3, on_expiry=give_up
+    )
+    return {"outcome": result.outcome.value, "polls": result.polls, "output": result.action_output}
+
+
+@app.orchestrator
+async def back_to_back(ctx: OrchestrationContext, job: str) -> Any:
+    async def probe(job: str) -> Any:
+        await ctx.create_timer(2 * MINUTE)
+        return await ctx.call_activity(job_state, job)
+
+    spec = Monitor(probe=probe, interval=None, until=_done, max_polls=3)
+    result = await spec.run(ctx, job)
+    return {"outcome": result.outcome.value, "polls": result.polls}
+
+
+@app.orchestrator
+async def own_checkpoint(ctx: OrchestrationContext, state: dict[str, Any]) -> Any:
+    spec = Monitor(
+        check=job_state,
+        interval="PT1M",  # type: ignore[arg-type]
+        until=_done,
+        continue_every=2,
+        checkpoint=lambda job, progress: {"job": job, "polls": progress.polls},
+    )
+    progress = None
+    if "polls" in state:
+        progress = MonitorProgress(started_at=ctx.now, polls=state["polls"])
+    result = await spec.run(ctx, state["job"], progress=progress)
+    return {"outcome": result.outcome.value, "polls": result.polls}
+
+
 @pytest.fixture
 def sim(simulation_factory: Any, durable_seed: int) -> Simulation:
     return simulation_factory(app, start=START, seed=durable_seed)
@@ -154,6 +200,53 @@ def test_monitor_expires_at_the_expiry_and_calls_the_expiry_activity(
         ("job_state", START + 10 * MINUTE),
         ("give_up", START + 12 * MINUTE),
     ]
+
+
+def test_a_probe_polls_with_its_own_calls(sim: Simulation) -> None:
+    states = iter(["building", "running", "built", "done"])
+    sim.fake("job_state", lambda job: next(states))
+    instance = sim.start(twice_each_poll, "job-4")
+    sim.run_until_idle()
+    assert sim.status(instance).output == {"outcome": "satisfied", "polls": 2, "value": "done"}
+    assert calls(sim) == [
+        Call("job_state", "job-4/build", START),
+        Call("job_state", "job-4", START),
+        Call("job_state", "job-4/build", START + 5 * MINUTE),
+        Call("job_state", "job-4", START + 5 * MINUTE),
+    ]
+
+
+def test_max_polls_gives_up_after_the_last_poll_without_waiting_again(sim: Simulation) -> None:
+    instance = sim.start(three_polls, "job-5")
+    sim.run_until_idle()
+    status = sim.status(instance)
+    assert (status.output, status.completed_at) == (
+        {"outcome": "exhausted", "polls": 3, "output": "gave up on job-5"},
+        START + 10 * MINUTE,
+    )
+    assert [(call.name, call.at) for call in calls(sim)] == [
+        ("job_state", START),
+        ("job_state", START + 5 * MINUTE),
+        ("job_state", START + 10 * MINUTE),
+        ("give_up", START + 10 * MINUTE),
+    ]
+
+
+def test_a_monitor_without_an_interval_polls_back_to_back(sim: Simulation) -> None:
+    instance = sim.start(back_to_back, "job-6")
+    sim.run_until_idle()
+    assert sim.status(instance).output == {"outcome": "exhausted", "polls": 3}
+    assert [call.at for call in calls(sim)] == [START + n * 2 * MINUTE for n in (1, 2, 3)]
+
+
+def test_a_checkpoint_function_makes_the_next_executions_input(sim: Simulation) -> None:
+    sim.fake("job_state", _done_after(5))
+    sizes = GenerationSizes(sim.store)
+    instance = sim.start(own_checkpoint, {"job": "job-7"})
+    sim.run_until_idle()
+    assert sim.status(instance).output == {"outcome": "satisfied", "polls": 5}
+    assert len(sizes.sizes) == 3
+    assert [call.at for call in calls(sim)] == [START + n * MINUTE for n in range(5)]
 
 
 def test_monitor_honours_an_absolute_expiry(sim: Simulation) -> None:
@@ -277,8 +370,22 @@ def test_monitor_polling_10000_times_keeps_every_generation_bounded(
             r"^continue_every must be an int of at least 1",
         ),
         ({"interval": "PT1M", "until": "done"}, r"^until must be a function"),
-        ({"interval": "PT1M", "check": None}, r"^check must be a registered name"),
+        ({"interval": "PT1M", "check": ""}, r"^check must be a registered name"),
+        ({"interval": "PT1M", "check": None}, r"exactly one of check= .* got neither"),
         ({"interval": "PT1M", "on_expiry": 5}, r"^on_expiry must be a registered name"),
+        ({"interval": "PT1M", "probe": _done}, r"exactly one of check= .* got both"),
+        ({"interval": "PT1M", "probe": "job_state", "check": None}, r"^probe must be a function"),
+        (
+            {"interval": "PT1M", "probe": _done, "check": None, "retry": RetryPolicy()},
+            r"^retry applies to the check activity",
+        ),
+        ({"interval": None, "max_polls": 3}, r"without an interval .* needs a probe and max_polls"),
+        (
+            {"interval": None, "probe": _done, "check": None},
+            r"without an interval .* needs a probe and max_polls",
+        ),
+        ({"interval": "PT1M", "max_polls": 0}, r"^max_polls must be an int of at least 1"),
+        ({"interval": "PT1M", "checkpoint": {}}, r"^checkpoint must be a function or None"),
     ],
 )
 def test_monitor_spec_rejects_bad_arguments(arguments: dict[str, Any], message: str) -> None:
@@ -296,4 +403,9 @@ def test_monitor_resume_passes_a_first_input_through() -> None:
 
 
 def test_monitor_outcome_values_are_stable() -> None:
-    assert [each.value for each in MonitorOutcome] == ["satisfied", "expired", "continued_as_new"]
+    assert [each.value for each in MonitorOutcome] == [
+        "satisfied",
+        "expired",
+        "exhausted",
+        "continued_as_new",
+    ]

@@ -1,4 +1,9 @@
-"""The layering rules of STYLE.md, enforced: imports point down, the core stays pure."""
+"""The layering rules of STYLE.md, enforced: imports point down, the core stays pure.
+
+Besides the numbered layers: nothing in durable/ imports durable.testing;
+only durable.declarative imports durable.patterns (its pattern kinds are the
+patterns' helpers), and patterns/ never imports durable.declarative.
+"""
 
 from __future__ import annotations
 
@@ -103,10 +108,81 @@ def test_layer_check_catches_an_upward_import(tmp_path: Path) -> None:
     assert [name for name in _imports(module) if (_layer(name) or -1) > LAYERS["durable._engine"]]
 
 
-def test_nothing_in_durable_imports_patterns_or_testing() -> None:
+def _patterns_sources() -> list[Path]:
+    return sorted((ROOT / "patterns").rglob("*.py"))
+
+
+def _all_imports(path: Path) -> list[str]:
+    """Every module `path` imports, under `if TYPE_CHECKING:` too (relative ones with dots)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.append("." * node.level + (node.module or ""))
+    return found
+
+
+def _imports_patterns(module: str, imports: list[str]) -> bool:
+    """Whether a module of durable/ imports durable.patterns without being declarative."""
+    declarative = module == "durable.declarative" or module.startswith("durable.declarative.")
+    return not declarative and any(name.startswith("durable.patterns") for name in imports)
+
+
+def _imports_declarative(imports: list[str]) -> bool:
+    return any(name.split(".")[:2] == ["durable", "declarative"] for name in imports)
+
+
+def test_nothing_in_durable_imports_testing() -> None:
     offenders = [
         _module_name(path)
         for path in _sources()
-        if any(name.startswith(("durable.patterns", "durable.testing")) for name in _imports(path))
+        if any(name.startswith("durable.testing") for name in _imports(path))
     ]
     assert offenders == []
+
+
+def test_only_declarative_imports_patterns() -> None:
+    offenders = [
+        _module_name(path)
+        for path in _sources()
+        if _imports_patterns(_module_name(path), _imports(path))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("path", _patterns_sources(), ids=lambda path: path.name)
+def test_patterns_never_import_declarative(path: Path) -> None:
+    assert not _imports_declarative(_all_imports(path)), f"patterns/{path.name} imports declarative"
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "offends"),
+    [
+        ("durable.http.app", "from durable.patterns import fan_out", True),
+        ("durable._worker.worker", "import durable.patterns.monitor", True),
+        ("durable.declarative.flow", "from durable.patterns import Monitor", False),
+        ("durable.declarative", "from durable.patterns import Monitor", False),
+        ("durable.declarativeness", "from durable.patterns import Monitor", True),
+    ],
+)
+def test_patterns_check_allows_declarative_only(
+    tmp_path: Path, module: str, line: str, offends: bool
+) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text(line + "\n")
+    assert _imports_patterns(module, _imports(source)) is offends
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from durable.declarative import register_workflow",
+        "import durable.declarative.plan",
+        "from durable.declarative.flow import run_loop",
+    ],
+)
+def test_declarative_check_catches_an_import_from_patterns(tmp_path: Path, line: str) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    " + line + "\n")
+    assert _imports_declarative(_all_imports(source))
