@@ -1,16 +1,23 @@
-"""Run durable's benchmark workloads in fresh processes and record the figures.
+"""Run durable's benchmark workloads and its peers' in fresh processes and record the figures.
 
 Usage::
 
-    python benchmarks/run.py                 # every workload, 5 runs each
-    python benchmarks/run.py seq fanout      # only these workloads
+    python benchmarks/run.py                 # every workload, 5 runs each, and the peers
+    python benchmarks/run.py seq fanout      # only these workloads (durable's and the peers')
+    python benchmarks/run.py --no-peers      # durable alone
+    python benchmarks/run.py throughput --peers dbos,temporal --peer-runs 1
     python benchmarks/run.py --runs 3 --quick --no-record
 
 Each (workload, store, size) runs ``--runs`` times, each time in a fresh
-Python process (``benchmarks/workloads.py``). The script prints the median,
-min and max of each figure and, unless ``--no-record``, appends a table with
-the machine (nproc, CPU model, Python, SQLite), the date and the commit to
-``benchmarks/RESULTS.md``. The recorded tables are produced here, never typed.
+Python process (``benchmarks/workloads.py``). Then each peer (DBOS,
+durabletask, Temporal: ``benchmarks/peers/``) runs seq, fanout and throughput
+at 1,000, ``--peer-runs`` times each, in fresh processes under its own
+virtual environment in ``benchmarks/.venvs/``, which this script builds with
+pip the first time. The script prints the median, min and max of each figure,
+the ratios durable (SQLite) / best peer against the targets and, unless
+``--no-record``, appends the tables with the machine (nproc, CPU model,
+Python, SQLite), the date and the commit to ``benchmarks/RESULTS.md`` (or
+``--results``). The recorded tables are produced here, never typed.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+from peers.catalog import find_peers
+from peers.measurement import Measurement, PeerResults, Sample, summarise
+from peers.runner import measure_peers
+from peers.tables import peer_row, peer_section, ratio_table
 from recording import commit, machine
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +58,7 @@ PLAN = [
 QUICK_SIZES = {"ceiling": 50, "commits": 20, "replay": 20, "simulate": 1}
 
 
-def run_once(workload: str, store: str, size: int) -> dict[str, float]:
+def run_once(workload: str, store: str, size: int) -> Sample:
     """Run one workload in a fresh process and return its figures."""
     completed = subprocess.run(
         [sys.executable, str(HERE / "workloads.py"), workload, store, str(size)],
@@ -59,18 +69,20 @@ def run_once(workload: str, store: str, size: int) -> dict[str, float]:
     )
     if completed.returncode != 0:
         raise SystemExit(f"{workload} {store} {size} failed:\n{completed.stderr}")
-    figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures: Sample = json.loads(completed.stdout.strip().splitlines()[-1])
     return figures
 
 
-def main() -> None:
-    """Run the plan, print the table, record it."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", help="only these workloads (default: all)")
-    parser.add_argument("--runs", type=int, default=5, help="fresh-process runs per workload")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
-    options = parser.parse_args()
+def durable_row(row: Measurement) -> str:
+    """One row of durable's table."""
+    return (
+        f"| {row.workload} {row.size:,} | {row.storage} | {row.median:,.1f} {row.unit} "
+        f"| {min(row.values):,.1f} | {max(row.values):,.1f} | {row.peak_rss_mib:,.0f} |"
+    )
+
+
+def measure_durable(options: argparse.Namespace) -> list[Measurement]:
+    """Run durable's plan, printing each row as it is measured."""
     rows = []
     for workload, store, size, figure, unit in PLAN:
         if options.workloads and workload not in options.workloads:
@@ -78,30 +90,77 @@ def main() -> None:
         if options.quick:
             size = QUICK_SIZES.get(workload, 10)
         samples = [run_once(workload, store, size) for _ in range(options.runs)]
-        values = [sample[figure] for sample in samples]
-        rss = max(sample["peak_rss_mib"] for sample in samples)
-        row = (
-            f"| {workload} {size:,} | {store} | {statistics.median(values):,.1f} {unit} "
-            f"| {min(values):,.1f} | {max(values):,.1f} | {rss:,.0f} |"
+        row = summarise(
+            samples,
+            workload=workload,
+            size=size,
+            system="durable",
+            storage=store,
+            figure=figure,
+            unit=unit,
         )
-        print(row, flush=True)
+        print(durable_row(row), flush=True)
         rows.append(row)
+    return rows
+
+
+def record(
+    path: Path, options: argparse.Namespace, ours: list[Measurement], peers: PeerResults
+) -> None:
+    """Append this run's tables, with the machine, date and commit, to ``path``."""
     table = "\n".join(
         [
             "| workload | store | median | min | max | peak RSS MiB |",
             "|---|---|---|---|---|---|",
-            *rows,
+            *(durable_row(row) for row in ours),
         ]
     )
-    if options.no_record:
-        return
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    with RESULTS.open("a") as results:
-        results.write(
-            f"\n## {stamp}, commit {commit()}\n\n{machine()}; {options.runs} runs per row, "
-            "each in a fresh process; SQLite store with synchronous=FULL in WAL mode.\n\n"
-            f"{table}\n"
-        )
+    section = (
+        f"\n## {stamp}, commit {commit()}\n\n{machine()}; {options.runs} runs per row, "
+        "each in a fresh process; SQLite store with synchronous=FULL in WAL mode.\n\n"
+        f"{table}\n"
+    )
+    if peers.measurements:
+        section += "\n" + peer_section(peers, options.peer_runs, ours)
+    with path.open("a") as results:
+        results.write(section)
+
+
+def parse_options() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", help="only these workloads (default: all)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh-process runs per workload")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the file to append to")
+    parser.add_argument("--no-peers", action="store_true", help="measure durable alone")
+    parser.add_argument(
+        "--peers", default="", help="only these peers, comma-separated: dbos,durabletask,temporal"
+    )
+    parser.add_argument(
+        "--peer-runs", type=int, default=3, help="fresh-process runs per peer workload"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Run the plan and the peers, print the tables, record them."""
+    options = parse_options()
+    peers = () if options.no_peers else find_peers([n for n in options.peers.split(",") if n])
+    ours = measure_durable(options)
+    results = measure_peers(
+        peers,
+        options.workloads,
+        options.peer_runs,
+        quick=options.quick,
+        on_row=lambda row: print(peer_row(row), flush=True),
+    )
+    if results.measurements:
+        print(ratio_table(ours, results.measurements), flush=True)
+    if not options.no_record:
+        record(options.results, options, ours, results)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ def test_benchmark_runner_prints_a_row_per_workload_without_recording() -> None:
             "--runs",
             "1",
             "--no-record",
+            "--no-peers",
         ],
         capture_output=True,
         text=True,
