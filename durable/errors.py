@@ -11,6 +11,7 @@ The tree::
     ├── InstanceNotFoundError (LookupError)     no instance with that id
     ├── InstanceExistsError                     starting an id that is still running
     ├── InstanceFinishedError                   acting on an instance that has finished
+    ├── InstanceNotFailedError                  rewinding an instance that has not failed
     ├── DeadlineExceededError                   a wait ran out of time
     ├── LeaseLostError                          a worker's lease on work was taken over
     ├── StoreError                              a store cannot be opened or used
@@ -41,6 +42,7 @@ __all__ = [
     "DurableError",
     "InstanceExistsError",
     "InstanceFinishedError",
+    "InstanceNotFailedError",
     "InstanceNotFoundError",
     "InvalidArgumentError",
     "LeaseLostError",
@@ -118,6 +120,18 @@ class InstanceFinishedError(DurableError):
         self.instance_id = instance_id
         self.status = status
         super().__init__(f"cannot {action} instance {instance_id!r}: it is already {status}")
+
+
+class InstanceNotFailedError(DurableError):
+    """Only a FAILED instance can be rewound; this one is in another state."""
+
+    def __init__(self, instance_id: str, status: str) -> None:
+        self.instance_id = instance_id
+        self.status = status
+        super().__init__(
+            f"cannot rewind instance {instance_id!r}: it is {status}, and only FAILED "
+            "instances can be rewound"
+        )
 
 
 class DeadlineExceededError(DurableError):

@@ -55,8 +55,9 @@ def management_urls(
 
     Returns:
         ``id``, ``statusQueryGetUri``, ``sendEventPostUri`` (with the placeholder
-        ``{eventName}``), ``terminatePostUri``, ``suspendPostUri`` and
-        ``resumePostUri`` (with the placeholder ``{text}`` for the reason),
+        ``{eventName}``), ``terminatePostUri``, ``suspendPostUri``,
+        ``resumePostUri`` and ``rewindPostUri`` (with the placeholder ``{text}``
+        for the reason),
         ``purgeHistoryDeleteUri`` and ``restartPostUri``: the same body as the
         start route of `durable.http` answers with.
 
@@ -83,6 +84,7 @@ def management_urls(
         "restartPostUri": url("/restart"),
         "suspendPostUri": url("/suspend", "reason={text}"),
         "resumePostUri": url("/resume", "reason={text}"),
+        "rewindPostUri": url("/rewind", "reason={text}"),
     }
 
 

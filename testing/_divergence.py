@@ -12,7 +12,8 @@ earliest position first, for:
 3. calls the code makes after the last recorded event (position = the length
    of the history, where the next event would be);
 4. an ending that differs from the recorded one (other output, other error,
-   other continue-as-new input), or an ending history does not have.
+   other continue-as-new input), or an ending history does not have. An
+   ending a rewind undid is not the recorded one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from durable import RuntimeStatus
 from durable._engine.decision import Decision
 from durable._engine.execution import Execution
 from durable._engine.registry import Registry
+from durable._engine.rewind import undone_positions
 from durable._model.converter import PayloadConverter
 from durable._model.definitions import OrchestratorDefinition
 from durable.errors import NonDeterminismError
@@ -131,7 +133,12 @@ def _changed_ending(
 ) -> NonDeterminismError | None:
     if probe.divergence is not None:
         return None
-    closing = [(index, event) for index, event in enumerate(events) if _is_ending(event)]
+    undone = undone_positions(events)
+    closing = [
+        (index, event)
+        for index, event in enumerate(events)
+        if _is_ending(event) and index not in undone
+    ]
     if not closing:
         if snapshot.status not in _ENDED:
             return None

@@ -95,6 +95,10 @@ class AsyncClient:
         """Resume the instance (see `Client.resume`)."""
         await asyncio.to_thread(self.sync.resume, instance_id, reason)
 
+    async def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Run a failed instance on from before its failure (see `Client.rewind`)."""
+        await asyncio.to_thread(self.sync.rewind, instance_id, reason)
+
     async def purge(self, instance_id: str) -> bool:
         """Delete a finished instance (see `Client.purge`)."""
         return await asyncio.to_thread(self.sync.purge, instance_id)

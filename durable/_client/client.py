@@ -16,6 +16,7 @@ from durable._model.converter import default_converter
 from durable._model.events import (
     EventRaised,
     ExecutionResumed,
+    ExecutionRewound,
     ExecutionStarted,
     ExecutionSuspended,
     ExecutionTerminated,
@@ -186,6 +187,23 @@ class Client:
             InstanceFinishedError: it has finished.
         """
         self._send(instance_id, ExecutionResumed(timestamp=self.clock.now(), reason=reason))
+
+    def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Run a FAILED instance on from before its failure; `reason` is recorded in its history.
+
+        The instance goes back to PENDING and a worker picks it up: the activities
+        and sub-orchestrations whose failure ended it run again (a failed child is
+        rewound in turn), and so does every call that had not answered when it
+        failed; the work that succeeded is replayed from its history, not run again.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceNotFailedError: it has not failed (it is running, completed, ...).
+        """
+        now = self.clock.now()
+        self.store.rewind_instance(
+            instance_id, ExecutionRewound(timestamp=now, reason=reason), now=now
+        )
 
     def purge(self, instance_id: str) -> bool:
         """Delete a finished instance and its history; False if there was none.

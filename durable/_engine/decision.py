@@ -35,6 +35,10 @@ class Decision:
             new action (`TaskScheduled`, `TimerCreated`, `SubOrchestrationCreated`,
             `EventSent`) in call order, and the final event if it finished.
         actions: the action events among `new_events`, for the worker to carry out.
+        reruns: after a rewind, the calls made before it that still wait for an
+            answer (`TaskScheduled`, `TimerCreated`, `SubOrchestrationCreated`),
+            for the worker to carry out again: their results, timers and children
+            were lost with the failure. The history records them already.
         status: the runtime status after the episode.
         output: the output (completed) or the reason (terminated), as JSON.
         failure: what failed, if the status is FAILED.
@@ -51,6 +55,7 @@ class Decision:
     custom_status: JSONValue = None
     waiting: Waiting = attrs.field(factory=Waiting)
     continue_as_new: ContinueAsNewRequest | None = None
+    reruns: tuple[HistoryEvent, ...] = ()
 
     @property
     def is_nondeterministic(self) -> bool:

@@ -14,20 +14,26 @@ fresh one, with identical results. Invariants:
 - Completions settle tasks by sequence number; unknown numbers (duplicates,
   cancelled timers, stale results) are ignored.
 - User errors never escape: they become the decision's failure.
+- A rewound history is replayed without the events its rewinds undid (see
+  `durable._engine.rewind`). A history with a rewind is replayed in one piece,
+  or split after its last `ExecutionRewound`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from durable._engine.decision import ContinueAsNewRequest, Decision
 from durable._engine.describe import describe_action, same_action
 from durable._engine.fibers import Fiber, is_steppable
 from durable._engine.open_tasks import OpenTasks
 from durable._engine.registry import NameRegistry, Registry
+from durable._engine.rewind import answerable_calls, plan_rewind, undone_positions
 from durable._engine.tasks import (
     Task,
 )
@@ -40,6 +46,7 @@ from durable._model.events import (
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionResumed,
+    ExecutionRewound,
     ExecutionStarted,
     ExecutionSuspended,
     ExecutionTerminated,
@@ -74,6 +81,7 @@ _WAITING_SHOWN = 100
 # event that would suspend the instance again right after it is resumed).
 _NEVER_HELD = (
     ExecutionResumed,
+    ExecutionRewound,
     ExecutionSuspended,
     ExecutionTerminated,
     OrchestratorStarted,
@@ -116,6 +124,16 @@ class _Outcome:
         self.recorded = recorded
 
 
+class _Rewind:
+    """A rewind the next episode runs: what it undoes, and the calls it may carry out again."""
+
+    __slots__ = ("calls", "undone")
+
+    def __init__(self, undone: tuple[int, ...], calls: dict[int, HistoryEvent]) -> None:
+        self.undone = undone
+        self.calls = calls
+
+
 class Execution:
     """The replay engine for one instance: history in, decisions out."""
 
@@ -150,6 +168,7 @@ class Execution:
         self._outcome: _Outcome | None = None
         self._root: Fiber | None = None
         self._diverged_at: int | None = None
+        self._rewind: _Rewind | None = None
         self._handlers: dict[type[HistoryEvent], Callable[[Any], None]] = {
             ExecutionStarted: self._on_started,
             OrchestratorStarted: self._on_orchestrator_started,
@@ -166,6 +185,7 @@ class Execution:
             ExecutionTerminated: self._on_terminated,
             ExecutionSuspended: self._on_suspended,
             ExecutionResumed: self._on_resumed,
+            ExecutionRewound: self._on_rewound,
             ExecutionCompleted: self._on_closing,
             ExecutionFailed: self._on_closing,
             ContinuedAsNew: self._on_closing,
@@ -178,14 +198,51 @@ class Execution:
 
     # -- feeding events -------------------------------------------------------------------
 
-    def replay(self, events: Iterable[HistoryEvent]) -> None:
-        """Apply recorded history events (with ``is_replaying`` true)."""
+    def replay(self, events: Iterable[HistoryEvent], *, rewind: bool = False) -> None:
+        """Apply recorded history events (with ``is_replaying`` true).
+
+        Events a recorded rewind undid are counted but not applied.
+
+        Args:
+            events: the history, oldest first.
+            rewind: the next episode runs an `ExecutionRewound`. Then `events` must
+                be the whole history of a fresh execution: the events the rewind
+                will undo are chosen (see `durable._engine.rewind`) and skipped now.
+        """
+        history = events if isinstance(events, Sequence) else list(events)
+        undone = undone_positions(history)
+        if rewind:
+            if self.history_length:
+                raise RuntimeError("a rewind replays the whole history into a new execution")
+            plan = plan_rewind(history, undone, lambda skipped: self._fits(history, skipped))
+            self._rewind = _Rewind(plan, answerable_calls(history))
+            undone = undone.union(plan)
+        self._replay(history, undone)
+
+    def _replay(self, history: Sequence[HistoryEvent], undone: frozenset[int]) -> None:
         self.is_replaying = True
         try:
-            for event in events:
-                self._apply(event)
+            for event in history:
+                if self.history_length in undone:
+                    self.history_length += 1
+                else:
+                    self._apply(event)
         finally:
             self.is_replaying = False
+
+    def _fits(self, history: Sequence[HistoryEvent], undone: frozenset[int]) -> bool:
+        """Whether the code replays `history` without `undone` and makes exactly its calls."""
+        trial = Execution(
+            self.definition,
+            instance_id=self.instance_id,
+            registry=self.registry,
+            converter=self.converter,
+        )
+        try:
+            trial._replay(history, undone)
+            return trial._diverged_at is None and not trial._pending
+        finally:
+            trial.close()
 
     def run(self, new_events: Iterable[HistoryEvent], *, now: datetime) -> Decision:
         """Run one episode at `now` over `new_events` and return what it decided."""
@@ -194,8 +251,16 @@ class Execution:
         consumed: list[HistoryEvent] = [started]
         carried: list[HistoryEvent] = []
         self._apply(started)
+        rewind: _Rewind | None = None
         for event in new_events:
-            if self._outcome is None:
+            if isinstance(event, ExecutionRewound):
+                # Always recorded, even by a finished execution: it says what was undone.
+                prepared, self._rewind = self._rewind, None
+                rewind = rewind or prepared
+                event = attrs.evolve(event, undone=prepared.undone if prepared else ())
+                consumed.append(event)
+                self._apply(event)
+            elif self._outcome is None:
                 consumed.append(event)
                 self._apply(event)
             elif isinstance(event, _CARRIED_OVER):
@@ -205,7 +270,8 @@ class Execution:
         closing = self._closing_event(now, carried)
         new_events_out = (*consumed, *actions, *closing)
         self.history_length += len(actions) + len(closing)
-        return self._decision(new_events_out, actions)
+        reruns = self._reruns(rewind) if rewind is not None else ()
+        return self._decision(new_events_out, actions, reruns)
 
     def snapshot(self) -> Decision:
         """The state after the events fed so far, without running an episode.
@@ -323,6 +389,9 @@ class Execution:
         if self._held is None and self._outcome is None:
             self._held = []
 
+    def _on_rewound(self, _: ExecutionRewound) -> None:
+        """Nothing to do here: replay skipped what the rewind undid, `run` plans the rest."""
+
     def _on_resumed(self, _: ExecutionResumed) -> None:
         held, self._held = self._held, None
         for event in held or ():
@@ -422,8 +491,18 @@ class Execution:
             )
         return (ContinuedAsNew(timestamp=now, input=request.input),)
 
+    def _reruns(self, rewind: _Rewind) -> tuple[HistoryEvent, ...]:
+        """The calls made before a rewind that still wait for an answer, by seq."""
+        if self._outcome is not None:
+            return ()
+        open_calls = sorted(seq for seq in self.tasks.open_seqs() if seq in rewind.calls)
+        return tuple(rewind.calls[seq] for seq in open_calls)
+
     def _decision(
-        self, new_events: tuple[HistoryEvent, ...], actions: tuple[HistoryEvent, ...]
+        self,
+        new_events: tuple[HistoryEvent, ...],
+        actions: tuple[HistoryEvent, ...],
+        reruns: tuple[HistoryEvent, ...] = (),
     ) -> Decision:
         outcome = self._outcome
         if outcome is None:
@@ -431,6 +510,7 @@ class Execution:
             return Decision(
                 new_events=new_events,
                 actions=actions,
+                reruns=reruns,
                 status=status,
                 custom_status=self.custom_status,
                 waiting=self.tasks.waiting(),

@@ -84,7 +84,11 @@ class Fiber:
                 self._finish(stop.value, None)
                 return
             except Exception as raised:
-                self._finish(None, raised)
+                if _needs_event_loop(raised):
+                    self.closed = True
+                    self._host.fail_fatally(_unsupported(raised))
+                else:
+                    self._finish(None, raised)
                 return
             task = self._as_task(yielded)
             if task is None:
@@ -153,12 +157,18 @@ class BranchTask(Task[Any]):
             self._settle(None, TaskCancelledError("the branch was cancelled"))
 
 
+def _needs_event_loop(error: Exception) -> bool:
+    """Whether orchestrator code failed by using asyncio: episodes run without an event loop."""
+    return isinstance(error, RuntimeError) and str(error) == "no running event loop"
+
+
 def _unsupported(yielded: Any) -> UnsupportedAwaitError:
-    kind = (
-        "None (a bare yield, as asyncio.sleep(0) does)"
-        if yielded is None
-        else type(yielded).__name__
-    )
+    if isinstance(yielded, RuntimeError):
+        kind = "an asyncio awaitable (asyncio found no running event loop)"
+    elif yielded is None:
+        kind = "None (a bare yield, as asyncio.sleep(0) does)"
+    else:
+        kind = type(yielded).__name__
     return UnsupportedAwaitError(
         f"an orchestrator awaited or yielded {kind}, which is not a durable task; orchestrators "
         "may only await what the context gives (ctx.call_activity, ctx.create_timer instead of "

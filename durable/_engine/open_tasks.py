@@ -112,6 +112,10 @@ class OpenTasks:
         else:
             self._buffer.setdefault(event.name, deque()).append((next(self._arrivals), event))
 
+    def open_seqs(self) -> list[int]:
+        """The sequence numbers of the calls still waiting for an answer."""
+        return [*self._activities, *self._timers, *self._children]
+
     def buffered_events(self) -> tuple[EventRaised, ...]:
         """The events nobody has waited for yet, in the order they arrived."""
         return tuple(event for _, event in sorted(itertools.chain(*self._buffer.values())))

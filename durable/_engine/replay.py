@@ -11,7 +11,7 @@ from durable._engine.execution import Execution
 from durable._engine.registry import Registry
 from durable._model.converter import PayloadConverter
 from durable._model.definitions import OrchestratorDefinition
-from durable._model.events import ExecutionStarted, HistoryEvent
+from durable._model.events import ExecutionRewound, ExecutionStarted, HistoryEvent
 
 __all__ = ["replay"]
 
@@ -30,6 +30,7 @@ def replay(
 
     Without `new_events` no episode runs: the decision describes the state after
     the history, and its actions are calls the code made that history lacks.
+    If `new_events` hold an `ExecutionRewound`, the episode rewinds the history.
 
     Args:
         orchestrator: the orchestrator function, or its definition.
@@ -51,7 +52,8 @@ def replay(
         registry=registry,
         converter=converter,
     )
-    execution.replay(history)
+    rewind = any(isinstance(event, ExecutionRewound) for event in new_events or ())
+    execution.replay(history, rewind=rewind)
     if new_events is None:
         return execution.snapshot()
     if now is None:

@@ -27,6 +27,7 @@ __all__ = [
     "ExecutionCompleted",
     "ExecutionFailed",
     "ExecutionResumed",
+    "ExecutionRewound",
     "ExecutionStarted",
     "ExecutionSuspended",
     "ExecutionTerminated",
@@ -119,6 +120,22 @@ class ExecutionResumed(HistoryEvent):
     """A client resumed a suspended instance."""
 
     reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionRewound(HistoryEvent):
+    """A client rewound the failed instance: it runs on from before its failure.
+
+    Attributes:
+        reason: why, as the client said.
+        undone: the history positions (0-based) of the events the rewind set
+            aside: the `ExecutionFailed` and the failure results that led to it.
+            Replay skips them. The engine fills them in when it runs the
+            rewind; the client's request carries none.
+    """
+
+    reason: str | None = None
+    undone: tuple[int, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -222,6 +239,7 @@ EVENT_TYPES: dict[str, type[HistoryEvent]] = {
         ContinuedAsNew,
         ExecutionSuspended,
         ExecutionResumed,
+        ExecutionRewound,
         OrchestratorStarted,
         TaskScheduled,
         TaskCompleted,

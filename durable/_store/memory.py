@@ -11,6 +11,7 @@ store never reads a clock. Listeners are called after the lock is released.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 from typing import TYPE_CHECKING
@@ -18,8 +19,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from durable._model.converter import PayloadConverter, default_converter
-from durable._model.events import ExecutionStarted, HistoryEvent, SubOrchestrationFailed
+from durable._model.events import (
+    ExecutionRewound,
+    ExecutionStarted,
+    HistoryEvent,
+    SubOrchestrationFailed,
+)
 from durable._model.failures import FailureDetails
+from durable._model.status import RuntimeStatus
 from durable._store._memory_rows import (
     InstanceRow,
     MessageRow,
@@ -32,17 +39,21 @@ from durable._store._memory_rows import (
 )
 from durable._store.protocol import (
     ActivityWorkItem,
+    Claim,
+    Continuation,
     EpisodeCommit,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
+    check_limit,
     decode_continuation,
     encode_continuation,
 )
 from durable.errors import (
     InstanceExistsError,
     InstanceFinishedError,
+    InstanceNotFailedError,
     InstanceNotFoundError,
     InvalidArgumentError,
     LeaseLostError,
@@ -70,6 +81,8 @@ class _Prepared:
     tasks: list[TaskRow]
     children: list[tuple[InstanceRow, str, int]]  # row, its ExecutionStarted, the parent's seq
     messages: list[tuple[NewMessage, str]]
+    # Children a rewind calls again: row, its ExecutionStarted, the parent's seq, its rewind.
+    rewinds: list[tuple[InstanceRow, str, int, str]] = attrs.field(factory=list)
 
 
 class MemoryStore:
@@ -137,6 +150,16 @@ class MemoryStore:
             self._insert_message(row, text, message.visible_at, message.execution_id)
         self._notify()
 
+    def rewind_instance(self, instance_id: str, event: ExecutionRewound, *, now: datetime) -> None:
+        """Set a FAILED instance back to PENDING with `event` in its inbox; see `Store`."""
+        text = self._codec.dump_event(event)
+        with self._lock:
+            row = self._existing(instance_id)
+            if row.status is not RuntimeStatus.FAILED:
+                raise InstanceNotFailedError(instance_id, row.status.value)
+            self._reopen(row, text, now)
+        self._notify()
+
     def purge_instance(self, instance_id: str) -> bool:
         """Delete a finished instance completely; False if there was none; see `Store`."""
         with self._lock:
@@ -175,19 +198,11 @@ class MemoryStore:
                     best = min(visible), row
             if best is None:
                 return None
-            row = best[1]
-            token = row.lock_token = lock_token(owner)
-            row.locked_until = now + lease
-            messages = [m for m in row.inbox.values() if m.visible_at <= now]
-            return OrchestrationWorkItem(
-                instance=self._codec.status(row),
-                history_length=len(row.history),
-                messages=tuple(self._codec.message(row.instance_id, m) for m in messages),
-                lock_token=token,
-                locked_until=now + lease,
-            )
+            return self._lock_instance(best[1], now=now, lease=lease, owner=owner)
 
-    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+    def commit_episode(
+        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
+    ) -> tuple[ActivityWorkItem, ...]:
         """Apply `commit` atomically and release the instance; see `Store`."""
         prepared = self._prepare(commit)
         with self._lock:
@@ -197,8 +212,9 @@ class MemoryStore:
                     f"the lease on instance {item.instance.instance_id!r} was taken over; "
                     "its episode was not committed"
                 )
-            self._apply(row, commit, prepared)
+            leased = self._apply(row, commit, prepared, claim)
         self._notify()
+        return leased
 
     def release_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Unlock the instance without changing it; a lease taken over is left alone."""
@@ -214,15 +230,18 @@ class MemoryStore:
         self, *, now: datetime, lease: timedelta, owner: str
     ) -> ActivityWorkItem | None:
         """Lease the oldest visible task, unleased or with a lapsed lease; see `Store`."""
+        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
+        return taken[0] if taken else None
+
+    def take_activities(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Lease up to `limit` of the oldest takeable tasks; see `Store`."""
+        check_limit(limit)
         with self._lock:
             ready = [task for task in self._tasks.values() if task.due <= now]
-            if not ready:
-                return None
-            task = min(ready, key=lambda task: (task.visible_at, task.id))
-            task.attempt += 1
-            token = task.lock_token = lock_token(owner)
-            task.locked_until = now + lease
-            return self._codec.activity(task, token, now + lease)
+            chosen = heapq.nsmallest(limit, ready, key=lambda task: (task.visible_at, task.id))
+            return tuple(self._lease_task(task, now, lease, owner) for task in chosen)
 
     def renew_activity(
         self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
@@ -239,16 +258,29 @@ class MemoryStore:
         return attrs.evolve(item, locked_until=now + lease)
 
     def complete_activity(
-        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
-    ) -> None:
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        then: Continuation | None = None,
+    ) -> tuple[ActivityWorkItem, ...]:
         """Delete the task and deliver `result` to an unfinished instance; see `Store`."""
         text = self._codec.dump_event(result)
-        with self._lock:
-            if self._tasks.pop(item.id, None) is not None:
+        leased: tuple[ActivityWorkItem, ...] = ()
+        try:
+            with self._lock:
+                if self._tasks.pop(item.id, None) is None:
+                    return ()
                 row = self._instances.get(item.instance_id)
-                if row is not None and not row.status.is_terminal:
-                    self._insert_message(row, text, now, item.execution_id)
-        self._notify()
+                if row is None or row.status.is_terminal:
+                    return ()
+                self._insert_message(row, text, now, item.execution_id)
+                if then is not None and (row.locked_until is None or row.locked_until <= now):
+                    leased = self._continue(row, then, now)
+        finally:
+            self._notify()
+        return leased
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """Give a leased task back, visible at `now`; a lease taken over is left alone."""
@@ -287,6 +319,35 @@ class MemoryStore:
             listeners = list(self._listeners)
         for listener in listeners:
             listener()
+
+    def _lock_instance(
+        self, row: InstanceRow, *, now: datetime, lease: timedelta, owner: str
+    ) -> OrchestrationWorkItem:
+        token = row.lock_token = lock_token(owner)
+        row.locked_until = now + lease
+        messages = [m for m in row.inbox.values() if m.visible_at <= now]
+        return OrchestrationWorkItem(
+            instance=self._codec.status(row),
+            history_length=len(row.history),
+            messages=tuple(self._codec.message(row.instance_id, m) for m in messages),
+            lock_token=token,
+            locked_until=now + lease,
+        )
+
+    def _continue(
+        self, row: InstanceRow, then: Continuation, now: datetime
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Run and apply the instance's next episode; see `Continuation`."""
+        claim = then.claim
+        work = self._lock_instance(row, now=now, lease=claim.lease, owner=claim.owner)
+        texts = list(row.history)
+        try:
+            commit = then.episode(work, lambda: [self._codec.load_event(t) for t in texts])
+            prepared = self._prepare(commit)
+        except BaseException:
+            row.lock_token = row.locked_until = None
+            raise
+        return self._apply(row, commit, prepared, claim)
 
     def _existing(self, instance_id: str) -> InstanceRow:
         row = self._instances.get(instance_id)
@@ -342,9 +403,13 @@ class MemoryStore:
             tasks=[codec.new_task(task) for task in commit.activities],
             children=children,
             messages=[(message, codec.dump_event(message.event)) for message in commit.messages],
+            rewinds=self._prepare_rewinds(commit),
         )
 
-    def _apply(self, row: InstanceRow, commit: EpisodeCommit, prepared: _Prepared) -> None:
+    def _apply(
+        self, row: InstanceRow, commit: EpisodeCommit, prepared: _Prepared, claim: Claim | None
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Apply a prepared commit, release the instance; the tasks leased to `claim`."""
         if commit.reset_history:
             row.history.clear()
         row.history.extend(prepared.history)
@@ -352,11 +417,16 @@ class MemoryStore:
             row.inbox.pop(message_id, None)
         if commit.clear_inbox:
             row.inbox.clear()
-        for task in prepared.tasks:
+        leased = []
+        for index, task in enumerate(prepared.tasks):
             task.id = next(self._task_ids)
             self._tasks[task.id] = task
+            if claim is not None and index < claim.activities:
+                leased.append(self._lease_task(task, claim.now, claim.lease, claim.owner))
         for child, started, seq in prepared.children:
             self._start_child(row, commit, child, started, seq)
+        for rewind in prepared.rewinds:
+            self._redo_child(row, commit, rewind)
         for message, text in prepared.messages:  # after the children, which may receive some
             target = self._instances.get(message.instance_id)
             if target is row or (target is not None and not target.status.is_terminal):
@@ -368,6 +438,50 @@ class MemoryStore:
         row.status, row.execution_id = commit.status, commit.execution_id
         row.completed_at, row.last_updated_at = commit.completed_at, commit.updated_at
         row.lock_token = row.locked_until = None
+        return tuple(leased)
+
+    def _lease_task(
+        self, task: TaskRow, now: datetime, lease: timedelta, owner: str
+    ) -> ActivityWorkItem:
+        task.attempt += 1
+        token = task.lock_token = lock_token(owner)
+        task.locked_until = now + lease
+        return self._codec.activity(task, token, now + lease)
+
+    def _reopen(self, row: InstanceRow, rewound: str, now: datetime) -> None:
+        """A FAILED row back to PENDING, its ExecutionRewound (JSON text) in, its tasks gone."""
+        row.status, row.output, row.failure = RuntimeStatus.PENDING, "null", None
+        row.completed_at, row.last_updated_at = None, now
+        self._insert_message(row, rewound, now, row.execution_id)
+        for task in [task for task in self._tasks.values() if task.instance_id == row.instance_id]:
+            del self._tasks[task.id]
+
+    def _prepare_rewinds(
+        self, commit: EpisodeCommit
+    ) -> list[tuple[InstanceRow, str, int, str]]:  # without the lock
+        codec, prepared = self._codec, []
+        for child in commit.rewound_children:
+            started = child.started
+            if started.parent is None:
+                raise InvalidArgumentError(
+                    f"sub-orchestration {started.instance_id!r} has no parent in its "
+                    "ExecutionStarted event"
+                )
+            row = codec.new_instance(started, commit.updated_at)
+            texts = codec.dump_event(started), codec.dump_event(child.rewound)
+            prepared.append((row, texts[0], started.parent.seq, texts[1]))
+        return prepared
+
+    def _redo_child(
+        self, parent: InstanceRow, commit: EpisodeCommit, rewind: tuple[InstanceRow, str, int, str]
+    ) -> None:
+        """Rewind a FAILED child, start a finished or missing one again, leave a running one."""
+        child, started, seq, rewound = rewind
+        existing = self._instances.get(child.instance_id)
+        if existing is not None and existing.status is RuntimeStatus.FAILED:
+            self._reopen(existing, rewound, commit.updated_at)
+        elif existing is None or existing.status.is_terminal:
+            self._start_child(parent, commit, child, started, seq)
 
     def _start_child(
         self, parent: InstanceRow, commit: EpisodeCommit, child: InstanceRow, text: str, seq: int

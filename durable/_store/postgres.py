@@ -42,10 +42,12 @@ from typing import Any
 from uuid import uuid4
 
 import attrs
+import psycopg
 from psycopg.rows import DictRow
 
 from durable._model.converter import PayloadConverter, default_converter
 from durable._model.events import (
+    ExecutionRewound,
     ExecutionStarted,
     HistoryEvent,
     SubOrchestrationFailed,
@@ -65,17 +67,22 @@ from durable._store.postgres_schema import (
 )
 from durable._store.protocol import (
     ActivityWorkItem,
+    ChildRewind,
+    Claim,
+    Continuation,
     EpisodeCommit,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
+    check_limit,
     decode_continuation,
     encode_continuation,
 )
 from durable.errors import (
     InstanceExistsError,
     InstanceFinishedError,
+    InstanceNotFailedError,
     InstanceNotFoundError,
     InvalidArgumentError,
     LeaseLostError,
@@ -279,6 +286,22 @@ class PostgresStore:
         self._db.run(work)
         self._notify()
 
+    def rewind_instance(self, instance_id: str, event: ExecutionRewound, *, now: datetime) -> None:
+        """See `Store.rewind_instance`."""
+        message = NewMessage(instance_id=instance_id, event=event, visible_at=now)
+        params = {**self._rows.reopen(instance_id, now), **self._rows.message(message)}
+
+        def work(cursor: Cursor) -> None:
+            status = self._lock_status(cursor, instance_id)
+            if status is None:
+                raise InstanceNotFoundError(instance_id)
+            if status is not RuntimeStatus.FAILED:
+                raise InstanceNotFailedError(instance_id, status.value)
+            cursor.execute(self._sql(q.REOPEN_INSTANCE), {**params, **self._wake})
+
+        self._db.run(work)
+        self._notify()
+
     def purge_instance(self, instance_id: str) -> bool:
         """See `Store.purge_instance`."""
 
@@ -341,55 +364,86 @@ class PostgresStore:
             self._unlock(row["instance_id"], token)
         return None
 
-    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+    def commit_episode(
+        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
+    ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.commit_episode` and `EpisodeCommit`.
 
         Everything is serialized before the transaction starts, so nothing but
         the database can fail half-way, and the transaction rolls that back.
         """
-        instance_id = item.instance.instance_id
-        children = [self._child(started, commit) for started in commit.sub_orchestrations]
-        events = [self._rows.event_text(event) for event in commit.history]
-        messages = [self._rows.message(message) for message in commit.messages]
-        tasks = [self._rows.task(task) for task in commit.activities]
+        prepared = self._prepare(item.instance.instance_id, commit, claim)
+        leased = self._db.run(lambda cursor: self._apply(cursor, item.lock_token, prepared))
+        self._notify()
+        return leased
+
+    def _prepare(self, instance_id: str, commit: EpisodeCommit, claim: Claim | None) -> _Prepared:
+        return _Prepared(
+            instance_id=instance_id,
+            commit=commit,
+            claim=claim,
+            children=[self._child(started, commit) for started in commit.sub_orchestrations],
+            events=[self._rows.event_text(event) for event in commit.history],
+            messages=[self._rows.message(message) for message in commit.messages],
+            tasks=[self._rows.task(task) for task in commit.activities],
+            rewinds=[self._child_rewind(child, commit) for child in commit.rewound_children],
+        )
+
+    def _apply(
+        self, cursor: Cursor, lock_token: str, prepared: _Prepared
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Apply a prepared commit and release the instance; the tasks leased to its claim."""
+        instance_id, commit, claim = prepared.instance_id, prepared.commit, prepared.claim
+        children, messages = prepared.children, prepared.messages
         touched = sorted(
             {instance_id, *(row["instance_id"] for row in messages)}
             | {child.instance_id for child in children}
+            | {rewind.child.instance_id for rewind in prepared.rewinds}
         )
-
-        def work(cursor: Cursor) -> None:
-            locked = cursor.execute(
-                self._sql(q.LOCK_EPISODE), {"instance_id": instance_id, "instance_ids": touched}
-            ).fetchall()
-            rows = {row["instance_id"]: row for row in locked}
-            own = rows.get(instance_id)
-            if own is None or own["lock_token"] != item.lock_token:
-                raise LeaseLostError(
-                    f"the lease on instance {instance_id!r} was lost (another worker took it "
-                    "over after it expired, or it was released); the episode was not committed"
-                )
-            statuses = {key: RuntimeStatus(row["status"]) for key, row in rows.items()}
-            start = int(own["history_length"])
-            if commit.reset_history:
-                cursor.execute(self._sql(q.DELETE_HISTORY), {"instance_id": instance_id})
-                start = 0
-            inbox = [  # child starts (or refusals) first: messages may be addressed to them
-                self._start_child(cursor, child, statuses, commit, instance_id)
-                for child in children
-            ]
-            inbox.extend(
-                row
-                for row in messages
-                if row["instance_id"] == instance_id
-                or _accepts_messages(statuses.get(row["instance_id"]))
+        locked = cursor.execute(
+            self._sql(q.LOCK_EPISODE), {"instance_id": instance_id, "instance_ids": touched}
+        ).fetchall()
+        rows = {row["instance_id"]: row for row in locked}
+        own = rows.get(instance_id)
+        if own is None or own["lock_token"] != lock_token:
+            raise LeaseLostError(
+                f"the lease on instance {instance_id!r} was lost (another worker took it "
+                "over after it expired, or it was released); the episode was not committed"
             )
-            params = self._rows.apply_episode(
-                instance_id, commit, start=start, events=events, tasks=tasks, messages=inbox
+        statuses = {key: RuntimeStatus(row["status"]) for key, row in rows.items()}
+        start = int(own["history_length"])
+        if commit.reset_history:
+            cursor.execute(self._sql(q.DELETE_HISTORY), {"instance_id": instance_id})
+            start = 0
+        inbox = [  # child starts (or refusals) first: messages may be addressed to them
+            self._start_child(cursor, child, statuses, commit, instance_id) for child in children
+        ]
+        inbox.extend(self._redo_children(cursor, prepared.rewinds, statuses, commit, instance_id))
+        inbox.extend(
+            row
+            for row in messages
+            if row["instance_id"] == instance_id
+            or _accepts_messages(statuses.get(row["instance_id"]))
+        )
+        claimed = prepared.tasks[: claim.activities] if claim else []
+        leases = [(_new_token(claim.owner), claim.now + claim.lease) for _ in claimed if claim]
+        params = self._rows.apply_episode(
+            instance_id,
+            commit,
+            start=start,
+            events=prepared.events,
+            tasks=prepared.tasks,
+            messages=inbox,
+            leases=[(token, q.to_us(until)) for token, until in leases],
+        )
+        result = cursor.execute(self._sql(q.APPLY_EPISODE), {**params, **self._wake}).fetchone()
+        ids = (result or {}).get("leased_ids") or []
+        return tuple(
+            self._rows.to_activity(
+                {**task, "id": task_id, "attempt": 1}, lock_token=token, locked_until=until
             )
-            cursor.execute(self._sql(q.APPLY_EPISODE), {**params, **self._wake})
-
-        self._db.run(work)
-        self._notify()
+            for task, task_id, (token, until) in zip(claimed, ids, leases, strict=True)
+        )
 
     def release_orchestration(self, item: OrchestrationWorkItem) -> None:
         """See `Store.release_orchestration`; a lease already lost is left alone."""
@@ -419,6 +473,36 @@ class PostgresStore:
             row=self._rows.new_instance(started, now=commit.updated_at),
             start=self._rows.message(start),
         )
+
+    def _child_rewind(self, rewind: ChildRewind, commit: EpisodeCommit) -> _ChildRewind:
+        child = self._child(rewind.started, commit)
+        now = commit.updated_at
+        message = NewMessage(instance_id=child.instance_id, event=rewind.rewound, visible_at=now)
+        params = {**self._rows.reopen(child.instance_id, now), **self._rows.message(message)}
+        return _ChildRewind(child=child, reopen={**params, **self._wake})
+
+    def _redo_children(
+        self,
+        cursor: Cursor,
+        rewinds: list[_ChildRewind],
+        statuses: dict[str, RuntimeStatus],
+        commit: EpisodeCommit,
+        parent_id: str,
+    ) -> list[dict[str, Any]]:
+        """Rewind FAILED children, start finished or missing ones again, leave running ones.
+
+        Returns:
+            The messages that start children again, to insert with the commit's.
+        """
+        starts = []
+        for rewind in rewinds:
+            status = statuses.get(rewind.child.instance_id)
+            if status is RuntimeStatus.FAILED:
+                cursor.execute(self._sql(q.REOPEN_INSTANCE), rewind.reopen)
+                statuses[rewind.child.instance_id] = RuntimeStatus.PENDING
+            elif status is None or status.is_terminal:
+                starts.append(self._start_child(cursor, rewind.child, statuses, commit, parent_id))
+        return starts
 
     def _start_child(
         self,
@@ -454,13 +538,26 @@ class PostgresStore:
         self, *, now: datetime, lease: timedelta, owner: str
     ) -> ActivityWorkItem | None:
         """See `Store.take_activity`."""
+        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
+        return taken[0] if taken else None
+
+    def take_activities(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[ActivityWorkItem, ...]:
+        """See `Store.take_activities`."""
         _check_lease(lease)
-        token, locked_until = _new_token(owner), now + lease
-        params = {"now": q.to_us(now), "lock_token": token, "locked_until": q.to_us(locked_until)}
-        row = self._one(q.TAKE_ACTIVITY, params)
-        if row is None:
-            return None
-        return self._rows.to_activity(row, lock_token=token, locked_until=locked_until)
+        locked_until = now + lease
+        params = {
+            "now": q.to_us(now),
+            "limit": check_limit(limit),
+            "lock_tokens": [_new_token(owner) for _ in range(limit)],
+            "locked_until": q.to_us(locked_until),
+        }
+        rows = sorted(self._all(q.TAKE_ACTIVITIES, params), key=lambda row: row["n"])
+        return tuple(
+            self._rows.to_activity(row, lock_token=row["lock_token"], locked_until=locked_until)
+            for row in rows
+        )
 
     def renew_activity(
         self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
@@ -485,15 +582,22 @@ class PostgresStore:
         return attrs.evolve(item, locked_until=locked_until)
 
     def complete_activity(
-        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
-    ) -> None:
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        then: Continuation | None = None,
+    ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.complete_activity`.
 
         The first result delivered wins, even one whose lease has run out:
         the work was done, and the other worker's result is then a no-op.
         The result is dropped if the instance is gone or has finished.
         Listeners in this process are called if the instance takes messages,
-        whether or not this result was the first.
+        whether or not this result was the first. With a continuation the
+        instance row is locked for update (not share) from the start, so that
+        two completions for one instance queue instead of deadlocking.
         """
         if not isinstance(result, TaskCompleted | TaskFailed):
             raise InvalidArgumentError(
@@ -506,15 +610,65 @@ class PostgresStore:
             execution_id=item.execution_id,
         )
         params = {"id": item.id, **self._rows.message(message), **self._wake}
+        failed: list[Exception] = []
 
-        def work(cursor: Cursor) -> bool:
+        def work(cursor: Cursor) -> tuple[bool, tuple[ActivityWorkItem, ...]]:
             # The instance row first: instance rows are always locked before task rows.
-            deliver = _accepts_messages(self._share_status(cursor, item.instance_id))
+            if then is None:
+                status = self._share_status(cursor, item.instance_id)
+            else:
+                status = self._lock_status(cursor, item.instance_id)
+            deliver = _accepts_messages(status)
             cursor.execute(self._sql(q.COMPLETE_TASK), {**params, "deliver": deliver})
-            return deliver
+            if not (deliver and cursor.rowcount > 0 and then is not None):
+                return deliver, ()
+            failed.clear()
+            try:
+                with cursor.connection.transaction():  # a savepoint
+                    return True, self._continue(cursor, item.instance_id, then, now)
+            except Exception as error:  # deliver the result anyway; re-raised below
+                if isinstance(error, psycopg.Error):
+                    raise
+                failed.append(error)
+                return True, ()
 
-        if self._db.run(work):
+        delivered, leased = self._db.run(work)
+        if delivered:
             self._notify()
+        if failed:
+            raise failed[0]
+        return leased
+
+    def _continue(
+        self, cursor: Cursor, instance_id: str, then: Continuation, now: datetime
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Run and apply the instance's next episode; see `Continuation`."""
+        claim = then.claim
+        token, locked_until = _new_token(claim.owner), now + claim.lease
+        lock = {
+            "instance_id": instance_id,
+            "now": q.to_us(now),
+            "lock_token": token,
+            "locked_until": q.to_us(locked_until),
+        }
+        row = cursor.execute(self._sql(q.CLAIM_INSTANCE), lock).fetchone()
+        if row is None:
+            return ()
+        messages = cursor.execute(self._sql(q.SELECT_WORK), lock).fetchall()
+        work = OrchestrationWorkItem(
+            instance=self._rows.to_instance(row),
+            history_length=int(messages[0]["history_length"]) if messages else 0,
+            messages=tuple(self._rows.to_message(message) for message in messages),
+            lock_token=token,
+            locked_until=locked_until,
+        )
+
+        def stored_history() -> list[HistoryEvent]:
+            rows = cursor.execute(self._sql(q.SELECT_HISTORY), {"instance_id": instance_id})
+            return [self._rows.to_event(event["event"]) for event in rows.fetchall()]
+
+        commit = then.episode(work, stored_history)
+        return self._apply(cursor, token, self._prepare(instance_id, commit, claim))
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """See `Store.release_activity`; a lease already lost is left alone."""
@@ -625,6 +779,28 @@ class PostgresStore:
             q.DELETE_INSTANCES,
         ):
             cursor.execute(self._sql(statement), key)
+
+
+@attrs.frozen(kw_only=True)
+class _Prepared:
+    """An episode commit serialized before its transaction."""
+
+    instance_id: str
+    commit: EpisodeCommit
+    claim: Claim | None
+    children: list[_Child]
+    events: list[str]
+    messages: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    rewinds: list[_ChildRewind] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class _ChildRewind:
+    """A sub-orchestration a rewind calls again, serialized before the transaction."""
+
+    child: _Child
+    reopen: dict[str, Any]
 
 
 def _status(cursor: Cursor) -> RuntimeStatus | None:

@@ -49,6 +49,7 @@ from durable._store.sqlite_queries import from_us, to_us
 
 __all__ = [
     "APPLY_EPISODE",
+    "CLAIM_INSTANCE",
     "COMPLETE_TASK",
     "CREATE_INSTANCE",
     "DELETE_HISTORY",
@@ -63,12 +64,13 @@ __all__ = [
     "NOTIFY",
     "RELEASE_TASK",
     "RENEW_TASK",
+    "REOPEN_INSTANCE",
     "SELECT_HISTORY",
     "SELECT_INSTANCE",
     "SELECT_WORK",
     "SEND_MESSAGE",
     "SHARE_INSTANCE",
-    "TAKE_ACTIVITY",
+    "TAKE_ACTIVITIES",
     "TAKE_ORCHESTRATION",
     "UNLOCK_INSTANCE",
     "Rows",
@@ -143,6 +145,15 @@ TAKE_ORCHESTRATION = f"""
     RETURNING {_INSTANCE_COLUMNS}
 """
 
+# Lock an instance already row-locked by this transaction if nobody holds an
+# unexpired lease on it (a continuation, see `Store.complete_activity`).
+CLAIM_INSTANCE = f"""
+    UPDATE {{schema}}.instances
+    SET lock_token = %(lock_token)s, locked_until = %(locked_until)s
+    WHERE instance_id = %(instance_id)s AND (lock_token IS NULL OR locked_until <= %(now)s)
+    RETURNING {_INSTANCE_COLUMNS}
+"""
+
 # The visible messages of a taken instance, each with the length of its
 # history. A statement of its own after the take, so that its snapshot holds
 # every commit that finished before the lease was taken.
@@ -164,6 +175,26 @@ UNLOCK_INSTANCE = """
         RETURNING instance_id
     )
     SELECT pg_notify(%(channel)s, %(payload)s) FROM released
+"""
+
+# A FAILED instance (locked by the caller) back to PENDING, with its ExecutionRewound
+# for the current execution, its activity tasks deleted (results from before the
+# rewind are then dropped), and a wake-up call; any other row is left as it is.
+REOPEN_INSTANCE = """
+    WITH reopened AS (
+        UPDATE {schema}.instances SET
+            status = %(pending)s, output = %(output)s, failure = NULL, completed_at = NULL,
+            last_updated_at = %(last_updated_at)s
+        WHERE instance_id = %(instance_id)s AND status = %(failed)s
+        RETURNING instance_id, execution_id
+    ), rewound AS (
+        INSERT INTO {schema}.messages (instance_id, visible_at, execution_id, event)
+        SELECT instance_id, %(visible_at)s, execution_id, %(event)s FROM reopened
+    ), dropped AS (
+        DELETE FROM {schema}.activity_tasks
+        WHERE instance_id IN (SELECT instance_id FROM reopened)
+    )
+    SELECT pg_notify(%(channel)s, %(payload)s) FROM reopened
 """
 
 DELETE_INSTANCES = (
@@ -219,6 +250,8 @@ LOCK_EPISODE = """
 # consumed (or, with clear_inbox, all) messages of the instance deleted,
 # events appended from %(start)s, tasks and messages inserted (ids drawn in
 # array order), the row updated and unlocked, and the other workers woken.
+# Tasks given a lock token are leased to the committer (their attempt counted);
+# their ids come back in array order.
 # Sub-statements share one snapshot: the deletes never see the rows the
 # inserts add, so the instance's own new messages survive clear_inbox.
 APPLY_EPISODE = """
@@ -231,13 +264,17 @@ APPLY_EPISODE = """
         SELECT %(instance_id)s, %(start)s + e.n - 1, e.event
         FROM unnest(%(events)s::text[]) WITH ORDINALITY AS e(event, n)
     ), scheduled AS (
-        INSERT INTO {schema}.activity_tasks
-            (instance_id, execution_id, seq, name, input, visible_at)
+        INSERT INTO {schema}.activity_tasks (
+            instance_id, execution_id, seq, name, input, visible_at,
+            lock_token, locked_until, attempt
+        )
         SELECT * FROM unnest(
             %(task_instance_ids)s::text[], %(task_execution_ids)s::text[],
             %(task_seqs)s::bigint[], %(task_names)s::text[], %(task_inputs)s::text[],
-            %(task_visible_ats)s::bigint[]
+            %(task_visible_ats)s::bigint[], %(task_lock_tokens)s::text[],
+            %(task_locked_untils)s::bigint[], %(task_attempts)s::bigint[]
         )
+        RETURNING id, lock_token
     ), delivered AS (
         INSERT INTO {schema}.messages (instance_id, visible_at, execution_id, event)
         SELECT * FROM unnest(
@@ -252,7 +289,10 @@ APPLY_EPISODE = """
             last_updated_at = %(last_updated_at)s, lock_token = NULL, locked_until = NULL
         WHERE instance_id = %(instance_id)s
     )
-    SELECT pg_notify(%(channel)s, %(payload)s)
+    SELECT
+        (SELECT array_agg(id ORDER BY id) FROM scheduled WHERE lock_token IS NOT NULL)
+            AS leased_ids,
+        pg_notify(%(channel)s, %(payload)s)
 """
 
 # -- messages ------------------------------------------------------------------
@@ -272,19 +312,27 @@ NOTIFY = "SELECT pg_notify(%(channel)s, %(payload)s)"
 
 _TASK_COLUMNS = "id, instance_id, execution_id, seq, name, input, visible_at, attempt"
 
-# Lease the oldest visible task that nobody holds an unexpired lease on; the
-# returned attempt counts this take.
-TAKE_ACTIVITY = f"""
-    UPDATE {{schema}}.activity_tasks
-    SET lock_token = %(lock_token)s, locked_until = %(locked_until)s, attempt = attempt + 1
-    WHERE id = (
-        SELECT id FROM {{schema}}.activity_tasks
-        WHERE visible_at <= %(now)s AND (lock_token IS NULL OR locked_until <= %(now)s)
-        ORDER BY visible_at, id
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
+# Lease the oldest visible tasks that nobody holds an unexpired lease on, up to
+# %(limit)s, each with its own token (the n-th of %(lock_tokens)s in pick order);
+# the returned attempt counts this take.
+TAKE_ACTIVITIES = f"""
+    WITH picked AS (
+        SELECT id, row_number() OVER (ORDER BY visible_at, id) AS n
+        FROM (
+            SELECT id, visible_at FROM {{schema}}.activity_tasks
+            WHERE visible_at <= %(now)s AND (lock_token IS NULL OR locked_until <= %(now)s)
+            ORDER BY visible_at, id
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
+        ) AS oldest
     )
-    RETURNING {_TASK_COLUMNS}
+    UPDATE {{schema}}.activity_tasks AS t
+    SET lock_token = (%(lock_tokens)s::text[])[picked.n::int], locked_until = %(locked_until)s,
+        attempt = t.attempt + 1
+    FROM picked
+    WHERE t.id = picked.id
+    RETURNING {", ".join(f"t.{column.strip()}" for column in _TASK_COLUMNS.split(","))},
+        t.lock_token, picked.n
 """
 
 RENEW_TASK = """
@@ -462,7 +510,7 @@ class Rows(_SQLiteRows):
         )
 
     def to_activity(self, row: Any, *, lock_token: str, locked_until: datetime) -> ActivityWorkItem:
-        """The work item of a task row returned by `TAKE_ACTIVITY` (its attempt already counted)."""
+        """The work item of a row returned by `TAKE_ACTIVITIES` (its attempt already counted)."""
         return ActivityWorkItem(
             id=row["id"],
             instance_id=row["instance_id"],
@@ -484,11 +532,15 @@ class Rows(_SQLiteRows):
         events: list[str],
         tasks: list[dict[str, Any]],
         messages: list[dict[str, Any]],
+        leases: list[tuple[str, int]],
     ) -> dict[str, Any]:
         """Parameters of `APPLY_EPISODE` (without the wake-up's channel and payload).
 
-        `tasks` and `messages` are rows made by `task` and `message`.
+        `tasks` and `messages` are rows made by `task` and `message`; the first
+        tasks are leased with `leases` (lock token, locked until in microseconds).
         """
+        unleased: list[tuple[str | None, int | None]] = [(None, None)] * (len(tasks) - len(leases))
+        locks = [*leases, *unleased]
         return {
             **self.episode(instance_id, commit),
             "clear_inbox": commit.clear_inbox,
@@ -501,6 +553,9 @@ class Rows(_SQLiteRows):
             "task_names": [row["name"] for row in tasks],
             "task_inputs": [row["input"] for row in tasks],
             "task_visible_ats": [row["visible_at"] for row in tasks],
+            "task_lock_tokens": [token for token, _ in locks],
+            "task_locked_untils": [until for _, until in locks],
+            "task_attempts": [0 if token is None else 1 for token, _ in locks],
             "message_instance_ids": [row["instance_id"] for row in messages],
             "message_visible_ats": [row["visible_at"] for row in messages],
             "message_execution_ids": [row["execution_id"] for row in messages],

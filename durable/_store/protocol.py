@@ -8,8 +8,16 @@ the activity tasks it has scheduled. Workers take work under a lease:
   returns them; `commit_episode` applies one `EpisodeCommit` atomically
   (history appended, consumed messages deleted, tasks and messages inserted,
   row updated, lock released) or raises `LeaseLostError` and changes nothing.
-- `take_activity` leases one activity task; `complete_activity` deletes it and
+- `take_activity` leases one activity task (`take_activities` several in one
+  transaction); `complete_activity` deletes it and
   delivers its result to the instance's inbox in the same transaction.
+
+A worker that does both kinds of work may hand work to itself inside the
+transaction that creates it, saving the take and its transaction:
+`commit_episode` with a `Claim` leases new activity tasks to the committer,
+and `complete_activity` with a `Continuation` runs the instance's next
+episode (result included) and commits it in the transaction that delivers
+the result. A step of a sequential orchestration is then one transaction.
 
 Every method is synchronous and thread-safe; the worker calls blocking stores
 from a thread. Times are passed in by the caller (the store never reads a
@@ -34,13 +42,16 @@ from typing import Protocol
 
 import attrs
 
-from durable._model.events import ExecutionStarted, HistoryEvent, JSONValue
+from durable._model.events import ExecutionRewound, ExecutionStarted, HistoryEvent, JSONValue
 from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus, Waiting
 from durable.errors import InvalidArgumentError
 
 __all__ = [
     "ActivityWorkItem",
+    "ChildRewind",
+    "Claim",
+    "Continuation",
     "EpisodeCommit",
     "InstancePage",
     "InstanceQuery",
@@ -49,6 +60,8 @@ __all__ = [
     "NewMessage",
     "OrchestrationWorkItem",
     "Store",
+    "StoredHistory",
+    "check_limit",
     "decode_continuation",
     "encode_continuation",
 ]
@@ -141,6 +154,19 @@ class OrchestrationWorkItem:
 
 
 @attrs.frozen(kw_only=True)
+class ChildRewind:
+    """A sub-orchestration a rewound parent still waits for, to run again.
+
+    Attributes:
+        started: starts the child afresh if it finished without failing, or is gone.
+        rewound: rewinds the child if it FAILED (as `Store.rewind_instance` does).
+    """
+
+    started: ExecutionStarted
+    rewound: ExecutionRewound
+
+
+@attrs.frozen(kw_only=True)
 class EpisodeCommit:
     """Everything one episode changes, applied in one transaction.
 
@@ -161,6 +187,11 @@ class EpisodeCommit:
         sub_orchestrations: child instances to create. If an unfinished instance
             already has a child's id, the parent receives a
             `SubOrchestrationFailed` message instead.
+        rewound_children: sub-orchestrations a rewind calls again, applied after
+            `sub_orchestrations` and before `messages`: a FAILED child is rewound
+            (as by `Store.rewind_instance`), a
+            child that finished otherwise or is gone is started again, a child still
+            running is left alone (its answer is on the way).
         clear_inbox: delete this instance's unconsumed messages (it finished); this
             commit's own messages are inserted afterwards and stay.
     """
@@ -181,6 +212,55 @@ class EpisodeCommit:
     messages: tuple[NewMessage, ...] = ()
     sub_orchestrations: tuple[ExecutionStarted, ...] = ()
     clear_inbox: bool = False
+    rewound_children: tuple[ChildRewind, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    """New activity tasks a committing worker leases to itself in the same transaction.
+
+    Attributes:
+        owner: the worker, as in `take_activity`.
+        now: the time of the lease.
+        lease: how long the leased tasks stay locked without renewal.
+        activities: at most this many of the commit's new tasks (its first ones,
+            in order) are leased; the rest are left for any worker to take.
+    """
+
+    owner: str
+    now: datetime
+    lease: timedelta
+    activities: int
+
+    def __attrs_post_init__(self) -> None:
+        if self.lease <= timedelta(0):
+            raise InvalidArgumentError(f"lease must be a positive duration, got {self.lease!r}")
+        if not isinstance(self.activities, int) or self.activities < 0:
+            raise InvalidArgumentError(
+                f"activities must be a non-negative int, got {self.activities!r}"
+            )
+
+
+StoredHistory = Callable[[], list[HistoryEvent]]
+"""Reads the instance's stored history inside the store's open transaction."""
+
+
+@attrs.frozen(kw_only=True)
+class Continuation:
+    """The next episode of an instance, run where its activity result is delivered.
+
+    `complete_activity` calls `episode` with the instance locked for a lease of
+    `claim.lease` (its work item holds every visible message, the new result
+    included) and a reader of its stored history; it applies the returned
+    commit in the same transaction and leases new tasks as `claim` says. If the
+    instance is locked by another worker or cannot take messages, `episode` is
+    not called and the result is delivered as usual. If `episode` raises, the
+    result is delivered as usual, the instance stays unlocked, and the error
+    propagates after that commit.
+    """
+
+    claim: Claim
+    episode: Callable[[OrchestrationWorkItem, StoredHistory], EpisodeCommit]
 
 
 @attrs.frozen(kw_only=True)
@@ -223,6 +303,13 @@ class InstancePage:
 
     instances: tuple[InstanceStatus, ...]
     continuation: str | None = None
+
+
+def check_limit(limit: object) -> int:
+    """`limit` of `take_activities`, checked."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidArgumentError(f"limit must be a positive int, got {limit!r}")
+    return limit
 
 
 def encode_continuation(created_at: datetime, instance_id: str) -> str:
@@ -284,6 +371,20 @@ class Store(Protocol):
         """
         ...
 
+    def rewind_instance(self, instance_id: str, event: ExecutionRewound, *, now: datetime) -> None:
+        """Set a FAILED instance back to PENDING, with `event` in its inbox, in one transaction.
+
+        The row's output, failure and completion time are cleared; the message
+        is for the current execution and visible at `now`. The instance's activity
+        tasks are deleted, so that no result from before the rewind is delivered
+        after it (the rewind's episode schedules the calls still open again).
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceNotFailedError: it is not FAILED; nothing was changed.
+        """
+        ...
+
     def purge_instance(self, instance_id: str) -> bool:
         """Delete a finished instance completely; False if there was none.
 
@@ -305,8 +406,13 @@ class Store(Protocol):
         """Lock an instance with messages visible at `now`, oldest message first."""
         ...
 
-    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+    def commit_episode(
+        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
+    ) -> tuple[ActivityWorkItem, ...]:
         """Apply `commit` atomically and release the instance.
+
+        Returns:
+            The new activity tasks leased to `claim.owner` (none without a claim).
 
         Raises:
             LeaseLostError: the lease was taken over; nothing was changed.
@@ -323,6 +429,16 @@ class Store(Protocol):
         """Lease the oldest activity task visible at `now` and not leased."""
         ...
 
+    def take_activities(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Lease up to `limit` tasks at once, oldest first, as `take_activity` would one by one.
+
+        Raises:
+            InvalidArgumentError: `limit` is not a positive int.
+        """
+        ...
+
     def renew_activity(
         self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
     ) -> ActivityWorkItem:
@@ -334,11 +450,22 @@ class Store(Protocol):
         ...
 
     def complete_activity(
-        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
-    ) -> None:
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        then: Continuation | None = None,
+    ) -> tuple[ActivityWorkItem, ...]:
         """Delete the task and deliver `result` (TaskCompleted or TaskFailed) in one transaction.
 
+        With `then`, the instance's next episode runs and commits in the same
+        transaction (see `Continuation`).
+
         If the task is already gone (another worker delivered it), nothing happens.
+
+        Returns:
+            The activity tasks the continued episode leased to `then.claim.owner`.
         """
         ...
 
@@ -358,7 +485,7 @@ class Store(Protocol):
     def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback` (from any thread) after each call that may make work takeable.
 
-        That is after create_instance, send_message, commit_episode,
+        That is after create_instance, send_message, rewind_instance, commit_episode,
         complete_activity, release_orchestration and release_activity.
 
         Returns:

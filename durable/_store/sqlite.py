@@ -42,6 +42,7 @@ import attrs
 
 from durable._model.converter import PayloadConverter, default_converter
 from durable._model.events import (
+    ExecutionRewound,
     ExecutionStarted,
     HistoryEvent,
     SubOrchestrationFailed,
@@ -54,11 +55,15 @@ from durable._store import sqlite_queries as q
 from durable._store._memory_rows import finished_action
 from durable._store.protocol import (
     ActivityWorkItem,
+    ChildRewind,
+    Claim,
+    Continuation,
     EpisodeCommit,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
+    check_limit,
     decode_continuation,
     encode_continuation,
 )
@@ -71,6 +76,7 @@ from durable._store.sqlite_schema import (
 from durable.errors import (
     InstanceExistsError,
     InstanceFinishedError,
+    InstanceNotFailedError,
     InstanceNotFoundError,
     InvalidArgumentError,
     LeaseLostError,
@@ -261,6 +267,20 @@ class SQLiteStore:
             db.execute(q.INSERT_MESSAGE, params)
         self._notify()
 
+    def rewind_instance(self, instance_id: str, event: ExecutionRewound, *, now: datetime) -> None:
+        """See `Store.rewind_instance`."""
+        reopen = self._rows.reopen(instance_id, now)
+        message = NewMessage(instance_id=instance_id, event=event, visible_at=now)
+        rewound = self._rows.message(message)
+        with self._write() as db:
+            status = _status(db, instance_id)
+            if status is None:
+                raise InstanceNotFoundError(instance_id)
+            if status is not RuntimeStatus.FAILED:
+                raise InstanceNotFailedError(instance_id, status.value)
+            _reopen(db, reopen, rewound)
+        self._notify()
+
     def purge_instance(self, instance_id: str) -> bool:
         """See `Store.purge_instance`."""
         with self._write() as db:
@@ -294,18 +314,102 @@ class SQLiteStore:
         with self._read() as db:
             if db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone() is None:
                 return None
-        token, locked_until = _new_token(owner), now + lease
         with self._write() as db:
             picked = db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone()
             if picked is None:
                 return None
-            key = {"instance_id": picked["instance_id"]}
-            db.execute(
-                q.LOCK_INSTANCE, {**key, "lock_token": token, "locked_until": q.to_us(locked_until)}
-            )
-            row = db.execute(q.SELECT_INSTANCE, key).fetchone()
-            (length,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
-            messages = db.execute(q.SELECT_VISIBLE_MESSAGES, {**key, "now": now_us}).fetchall()
+            return self._lock_instance(db, picked["instance_id"], now=now, lease=lease, owner=owner)
+
+    def commit_episode(
+        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
+    ) -> tuple[ActivityWorkItem, ...]:
+        """See `Store.commit_episode` and `EpisodeCommit`.
+
+        Everything is serialized before the transaction starts, so nothing but
+        the database can fail half-way, and the transaction rolls that back.
+        """
+        instance_id = item.instance.instance_id
+        prepared = self._prepare(instance_id, commit)
+        with self._write() as db:
+            _check_lock(db, instance_id, item.lock_token)
+            leased = self._apply(db, instance_id, commit, prepared, claim)
+        self._notify()
+        return leased
+
+    def _prepare(self, instance_id: str, commit: EpisodeCommit) -> _Prepared:
+        return _Prepared(
+            children=[self._child(started, commit) for started in commit.sub_orchestrations],
+            events=[self._rows.event_text(event) for event in commit.history],
+            messages=[self._rows.message(message) for message in commit.messages],
+            tasks=[self._rows.task(task) for task in commit.activities],
+            row=self._rows.episode(instance_id, commit),
+            rewinds=[self._child_rewind(child, commit) for child in commit.rewound_children],
+        )
+
+    def _apply(
+        self,
+        db: sqlite3.Connection,
+        instance_id: str,
+        commit: EpisodeCommit,
+        prepared: _Prepared,
+        claim: Claim | None,
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Apply a prepared commit and release the instance; the tasks leased to `claim`."""
+        key = {"instance_id": instance_id}
+        for message_id in commit.consumed:
+            db.execute(q.DELETE_MESSAGE, {**key, "id": message_id})
+        if commit.clear_inbox:
+            db.execute(q.DELETE_INSTANCE_MESSAGES, key)
+        if commit.reset_history:
+            db.execute(q.DELETE_HISTORY, key)
+        (start,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+        events = enumerate(prepared.events, start)
+        db.executemany(
+            q.INSERT_HISTORY, [{**key, "position": at, "event": text} for at, text in events]
+        )
+        leased = []
+        tasks = prepared.tasks
+        if claim is not None:
+            leased = [self._insert_leased(db, task, claim) for task in tasks[: claim.activities]]
+            tasks = tasks[claim.activities :]
+        db.executemany(q.INSERT_TASK, tasks)
+        for child in prepared.children:  # before the messages, which may be addressed to them
+            self._start_child(db, child, commit, parent_id=instance_id)
+        for rewind in prepared.rewinds:
+            self._redo_child(db, rewind, commit, parent_id=instance_id)
+        for message in prepared.messages:
+            _deliver(db, message, sender=instance_id)
+        db.execute(q.UPDATE_INSTANCE_AFTER_EPISODE, prepared.row)
+        return tuple(leased)
+
+    def _insert_leased(
+        self, db: sqlite3.Connection, task: dict[str, Any], claim: Claim
+    ) -> ActivityWorkItem:
+        token, locked_until = _new_token(claim.owner), claim.now + claim.lease
+        params = {**task, "lock_token": token, "locked_until": q.to_us(locked_until)}
+        task_id = db.execute(q.INSERT_LEASED_TASK, params).lastrowid
+        assert task_id is not None
+        return self._rows.to_activity(
+            {**task, "id": task_id, "attempt": 0}, lock_token=token, locked_until=locked_until
+        )
+
+    def _lock_instance(
+        self,
+        db: sqlite3.Connection,
+        instance_id: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        owner: str,
+    ) -> OrchestrationWorkItem:
+        token, locked_until = _new_token(owner), now + lease
+        key = {"instance_id": instance_id}
+        db.execute(
+            q.LOCK_INSTANCE, {**key, "lock_token": token, "locked_until": q.to_us(locked_until)}
+        )
+        row = db.execute(q.SELECT_INSTANCE, key).fetchone()
+        (length,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+        messages = db.execute(q.SELECT_VISIBLE_MESSAGES, {**key, "now": q.to_us(now)}).fetchall()
         return OrchestrationWorkItem(
             instance=self._rows.to_instance(row),
             history_length=length,
@@ -313,40 +417,6 @@ class SQLiteStore:
             lock_token=token,
             locked_until=locked_until,
         )
-
-    def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
-        """See `Store.commit_episode` and `EpisodeCommit`.
-
-        Everything is serialized before the transaction starts, so nothing but
-        the database can fail half-way, and the transaction rolls that back.
-        """
-        instance_id = item.instance.instance_id
-        key = {"instance_id": instance_id}
-        children = [self._child(started, commit) for started in commit.sub_orchestrations]
-        events = [self._rows.event_text(event) for event in commit.history]
-        messages = [self._rows.message(message) for message in commit.messages]
-        tasks = [self._rows.task(task) for task in commit.activities]
-        row = self._rows.episode(instance_id, commit)
-        with self._write() as db:
-            _check_lock(db, instance_id, item.lock_token)
-            for message_id in commit.consumed:
-                db.execute(q.DELETE_MESSAGE, {**key, "id": message_id})
-            if commit.clear_inbox:
-                db.execute(q.DELETE_INSTANCE_MESSAGES, key)
-            if commit.reset_history:
-                db.execute(q.DELETE_HISTORY, key)
-            (start,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
-            db.executemany(
-                q.INSERT_HISTORY,
-                [{**key, "position": start + i, "event": text} for i, text in enumerate(events)],
-            )
-            db.executemany(q.INSERT_TASK, tasks)
-            for child in children:  # before the messages, which may be addressed to them
-                self._start_child(db, child, commit, parent_id=instance_id)
-            for message in messages:
-                _deliver(db, message, sender=instance_id)
-            db.execute(q.UPDATE_INSTANCE_AFTER_EPISODE, row)
-        self._notify()
 
     def release_orchestration(self, item: OrchestrationWorkItem) -> None:
         """See `Store.release_orchestration`; a lease already lost is left alone."""
@@ -374,6 +444,27 @@ class SQLiteStore:
             row=self._rows.new_instance(started, now=commit.updated_at),
             start=self._rows.message(start),
         )
+
+    def _child_rewind(self, rewind: ChildRewind, commit: EpisodeCommit) -> _ChildRewind:
+        child = self._child(rewind.started, commit)
+        event = NewMessage(
+            instance_id=child.instance_id, event=rewind.rewound, visible_at=commit.updated_at
+        )
+        return _ChildRewind(
+            child=child,
+            reopen=self._rows.reopen(child.instance_id, commit.updated_at),
+            rewound=self._rows.message(event),
+        )
+
+    def _redo_child(
+        self, db: sqlite3.Connection, rewind: _ChildRewind, commit: EpisodeCommit, *, parent_id: str
+    ) -> None:
+        """Rewind a FAILED child, start a finished or missing one again, leave a running one."""
+        status = _status(db, rewind.child.instance_id)
+        if status is RuntimeStatus.FAILED:
+            _reopen(db, rewind.reopen, rewind.rewound)
+        elif status is None or status.is_terminal:
+            self._start_child(db, rewind.child, commit, parent_id=parent_id)
 
     def _start_child(
         self, db: sqlite3.Connection, child: _Child, commit: EpisodeCommit, *, parent_id: str
@@ -404,21 +495,28 @@ class SQLiteStore:
         self, *, now: datetime, lease: timedelta, owner: str
     ) -> ActivityWorkItem | None:
         """See `Store.take_activity`."""
+        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
+        return taken[0] if taken else None
+
+    def take_activities(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[ActivityWorkItem, ...]:
+        """See `Store.take_activities`."""
         _check_lease(lease)
-        now_us = q.to_us(now)
+        pick = {"now": q.to_us(now), "limit": check_limit(limit)}
         with self._read() as db:
-            if db.execute(q.PICK_ACTIVITY, {"now": now_us}).fetchone() is None:
-                return None
-        token, locked_until = _new_token(owner), now + lease
+            if db.execute(q.PICK_ACTIVITIES, {**pick, "limit": 1}).fetchone() is None:
+                return ()
+        locked_until = now + lease
+        taken = []
         with self._write() as db:
-            row = db.execute(q.PICK_ACTIVITY, {"now": now_us}).fetchone()
-            if row is None:
-                return None
-            db.execute(
-                q.LEASE_TASK,
-                {"id": row["id"], "lock_token": token, "locked_until": q.to_us(locked_until)},
-            )
-        return self._rows.to_activity(row, lock_token=token, locked_until=locked_until)
+            for row in db.execute(q.PICK_ACTIVITIES, pick).fetchall():
+                token = _new_token(owner)
+                lease_row = {"id": row["id"], "lock_token": token}
+                db.execute(q.LEASE_TASK, {**lease_row, "locked_until": q.to_us(locked_until)})
+                item = self._rows.to_activity(row, lock_token=token, locked_until=locked_until)
+                taken.append(item)
+        return tuple(taken)
 
     def renew_activity(
         self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
@@ -441,8 +539,13 @@ class SQLiteStore:
         return attrs.evolve(item, locked_until=locked_until)
 
     def complete_activity(
-        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
-    ) -> None:
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        then: Continuation | None = None,
+    ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.complete_activity`.
 
         The first result delivered wins, even one whose lease has run out:
@@ -460,13 +563,41 @@ class SQLiteStore:
             execution_id=item.execution_id,
         )
         params = self._rows.message(message)
+        leased: tuple[ActivityWorkItem, ...] = ()
+        failed: BaseException | None = None
         with self._write() as db:
             if db.execute(q.SELECT_TASK, {"id": item.id}).fetchone() is None:
-                return
+                return ()
             db.execute(q.DELETE_TASK, {"id": item.id})
             delivered = _deliver(db, params)
+            if delivered and then is not None and _is_free(db, item.instance_id, now):
+                db.execute("SAVEPOINT continuation")
+                try:
+                    leased = self._continue(db, item.instance_id, then, now)
+                except Exception as error:  # deliver the result anyway; re-raised below
+                    db.execute("ROLLBACK TO continuation")
+                    failed = error
+                db.execute("RELEASE continuation")
         if delivered:
             self._notify()
+        if failed is not None:
+            raise failed
+        return leased
+
+    def _continue(
+        self, db: sqlite3.Connection, instance_id: str, then: Continuation, now: datetime
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Run and apply the instance's next episode; see `Continuation`."""
+        claim = then.claim
+        work = self._lock_instance(db, instance_id, now=now, lease=claim.lease, owner=claim.owner)
+
+        def stored_history() -> list[HistoryEvent]:
+            rows = db.execute(q.SELECT_HISTORY, {"instance_id": instance_id}).fetchall()
+            return [self._rows.to_event(row["event"]) for row in rows]
+
+        commit = then.episode(work, stored_history)
+        prepared = self._prepare(instance_id, commit)
+        return self._apply(db, instance_id, commit, prepared, claim)
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """See `Store.release_activity`; a lease already lost is left alone."""
@@ -563,6 +694,33 @@ def _check_lock(db: sqlite3.Connection, instance_id: str, lock_token: str) -> No
         )
 
 
+def _is_free(db: sqlite3.Connection, instance_id: str, now: datetime) -> bool:
+    """Whether nobody holds an unexpired lease on the instance."""
+    params = {"instance_id": instance_id, "now": q.to_us(now)}
+    return db.execute(q.INSTANCE_IS_FREE, params).fetchone() is not None
+
+
+@attrs.frozen(kw_only=True)
+class _Prepared:
+    """An episode commit serialized before its transaction."""
+
+    children: list[_Child]
+    events: list[str]
+    messages: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    row: dict[str, Any]
+    rewinds: list[_ChildRewind] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class _ChildRewind:
+    """A sub-orchestration a rewind calls again, serialized before the transaction."""
+
+    child: _Child
+    reopen: dict[str, Any]
+    rewound: dict[str, Any]
+
+
 @attrs.frozen(kw_only=True)
 class _Child:
     """A sub-orchestration to start, serialized before the transaction."""
@@ -585,6 +743,13 @@ def _deliver(db: sqlite3.Connection, message: dict[str, Any], *, sender: str = "
             return False
     db.execute(q.INSERT_MESSAGE, message)
     return True
+
+
+def _reopen(db: sqlite3.Connection, reopen: dict[str, Any], rewound: dict[str, Any]) -> None:
+    """A FAILED instance back to PENDING, its ExecutionRewound in, its activity tasks gone."""
+    db.execute(q.REOPEN_INSTANCE, reopen)
+    db.execute(q.INSERT_MESSAGE_FOR_EXECUTION, rewound)
+    db.execute(q.DELETE_INSTANCE_TASKS, {"instance_id": reopen["instance_id"]})
 
 
 def _delete_instance(db: sqlite3.Connection, instance_id: str) -> None:

@@ -50,18 +50,22 @@ __all__ = [
     "HISTORY_LENGTH",
     "INSERT_HISTORY",
     "INSERT_INSTANCE",
+    "INSERT_LEASED_TASK",
     "INSERT_MESSAGE",
+    "INSERT_MESSAGE_FOR_EXECUTION",
     "INSERT_TASK",
+    "INSTANCE_IS_FREE",
     "LEASE_TASK",
     "LOCK_INSTANCE",
     "NEXT_DUE_LEASED_TASK",
     "NEXT_DUE_LOCKED_INSTANCE",
     "NEXT_DUE_UNLEASED_TASK",
     "NEXT_DUE_UNLOCKED_INSTANCE",
-    "PICK_ACTIVITY",
+    "PICK_ACTIVITIES",
     "PICK_ORCHESTRATION",
     "RELEASE_TASK",
     "RENEW_TASK",
+    "REOPEN_INSTANCE",
     "SELECT_HISTORY",
     "SELECT_INSTANCE",
     "SELECT_INSTANCE_LOCK",
@@ -116,6 +120,19 @@ LOCK_INSTANCE = """
     WHERE instance_id = :instance_id
 """
 
+INSTANCE_IS_FREE = """
+    SELECT 1 FROM instances
+    WHERE instance_id = :instance_id AND (lock_token IS NULL OR locked_until <= :now)
+"""
+
+# A FAILED instance back to PENDING, for a rewind; any other row is left as it is.
+REOPEN_INSTANCE = """
+    UPDATE instances SET
+        status = :pending, output = :output, failure = NULL, completed_at = NULL,
+        last_updated_at = :last_updated_at
+    WHERE instance_id = :instance_id AND status = :failed
+"""
+
 UNLOCK_INSTANCE = """
     UPDATE instances SET lock_token = NULL, locked_until = NULL
     WHERE instance_id = :instance_id AND lock_token = :lock_token
@@ -157,6 +174,13 @@ INSERT_MESSAGE = """
     VALUES (:instance_id, :visible_at, :execution_id, :event)
 """
 
+# A message for the instance's current execution (a rewind), whatever its id is now.
+INSERT_MESSAGE_FOR_EXECUTION = """
+    INSERT INTO messages (instance_id, visible_at, execution_id, event)
+    SELECT instance_id, :visible_at, execution_id, :event FROM instances
+    WHERE instance_id = :instance_id
+"""
+
 SELECT_VISIBLE_MESSAGES = """
     SELECT id, instance_id, visible_at, execution_id, event FROM messages
     WHERE instance_id = :instance_id AND visible_at <= :now
@@ -178,11 +202,19 @@ INSERT_TASK = """
     VALUES (:instance_id, :execution_id, :seq, :name, :input, :visible_at)
 """
 
-PICK_ACTIVITY = f"""
+INSERT_LEASED_TASK = """
+    INSERT INTO activity_tasks (
+        instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until, attempt
+    ) VALUES (
+        :instance_id, :execution_id, :seq, :name, :input, :visible_at, :lock_token, :locked_until, 1
+    )
+"""
+
+PICK_ACTIVITIES = f"""
     SELECT {_TASK_COLUMNS} FROM activity_tasks
     WHERE visible_at <= :now AND (lock_token IS NULL OR locked_until <= :now)
     ORDER BY visible_at, id
-    LIMIT 1
+    LIMIT :limit
 """
 
 SELECT_TASK = f"SELECT {_TASK_COLUMNS} FROM activity_tasks WHERE id = :id"
@@ -388,6 +420,16 @@ class Rows:
             "last_updated_at": to_us(commit.updated_at),
         }
 
+    def reopen(self, instance_id: str, now: datetime) -> dict[str, Any]:
+        """Parameters of `REOPEN_INSTANCE`: a FAILED instance back to PENDING at `now`."""
+        return {
+            "instance_id": instance_id,
+            "pending": RuntimeStatus.PENDING.value,
+            "failed": RuntimeStatus.FAILED.value,
+            "output": self._converter.dumps(None),
+            "last_updated_at": to_us(now),
+        }
+
     def message(self, message: NewMessage) -> dict[str, Any]:
         """Parameters of `INSERT_MESSAGE`."""
         return {
@@ -454,7 +496,7 @@ class Rows:
         )
 
     def to_activity(self, row: Any, *, lock_token: str, locked_until: datetime) -> ActivityWorkItem:
-        """The work item of a task row selected by `PICK_ACTIVITY` and then leased."""
+        """The work item of a task row selected by `PICK_ACTIVITIES` and then leased."""
         return ActivityWorkItem(
             id=row["id"],
             instance_id=row["instance_id"],

@@ -21,6 +21,7 @@ from durable._model.events import (
     EventRaised,
     EventSent,
     ExecutionFailed,
+    ExecutionRewound,
     ExecutionStarted,
     HistoryEvent,
     OrchestratorStarted,
@@ -35,11 +36,13 @@ from durable._model.events import (
 from durable._model.failures import FailureDetails
 from durable._model.status import RuntimeStatus
 from durable._store.protocol import (
+    ChildRewind,
     EpisodeCommit,
     NewActivityTask,
     NewMessage,
     OrchestrationWorkItem,
     Store,
+    StoredHistory,
 )
 from durable._worker.cache import ExecutionCache
 from durable.errors import DurableError, OrchestratorNotFoundError
@@ -90,12 +93,20 @@ class EpisodeRunner:
         self.stats = EpisodeStats()
         self._new_id = new_id
 
-    def run(self, item: OrchestrationWorkItem, now: datetime) -> Episode:
-        """Run the episode `item` calls for, at `now`."""
+    def run(
+        self, item: OrchestrationWorkItem, now: datetime, *, history: StoredHistory | None = None
+    ) -> Episode:
+        """Run the episode `item` calls for, at `now`.
+
+        Args:
+            history: reads the stored history when the execution must be rebuilt
+                (inside a store transaction, for a continuation); the store's
+                `get_history` if None.
+        """
         self.stats.episodes += 1
         events = _fresh_events(item)
         try:
-            execution = self._execution(item)
+            execution = self._execution(item, history)
         except OrchestratorNotFoundError as error:
             return self._unrunnable(item, events, now, error)
         decision = execution.run(events, now=now)
@@ -109,14 +120,21 @@ class EpisodeRunner:
     def committed(self, item: OrchestrationWorkItem, episode: Episode) -> None:
         """Cache the episode's execution now that its commit is durable."""
         if episode.execution is not None:
+            decision = episode.decision
+            awaits_one = decision is not None and len(decision.waiting.activities) <= 1
             self.cache.put(
-                item.instance.instance_id, episode.commit.execution_id, episode.execution
+                item.instance.instance_id,
+                episode.commit.execution_id,
+                episode.execution,
+                awaits_one=awaits_one,
             )
 
-    def _execution(self, item: OrchestrationWorkItem) -> Execution:
+    def _execution(self, item: OrchestrationWorkItem, history: StoredHistory | None) -> Execution:
         instance = item.instance
+        # A rewind replays the history anew, without what it undoes.
+        rewind = any(isinstance(message.event, ExecutionRewound) for message in item.messages)
         cached = self.cache.take(instance.instance_id, instance.execution_id, item.history_length)
-        if cached is not None:
+        if cached is not None and not rewind:
             return cached
         definition = self.app.find_orchestrator(instance.name)
         execution = Execution(
@@ -127,9 +145,9 @@ class EpisodeRunner:
         )
         self.stats.executions_built += 1
         if item.history_length:
-            history = self.store.get_history(instance.instance_id)
-            self.stats.events_replayed += len(history)
-            execution.replay(history)
+            events = history() if history else self.store.get_history(instance.instance_id)
+            self.stats.events_replayed += len(events)
+            execution.replay(events, rewind=rewind)
         return execution
 
     def _unrunnable(
@@ -186,7 +204,8 @@ def plan_commit(
     activities: list[NewActivityTask] = []
     messages: list[NewMessage] = []
     children: list[ExecutionStarted] = []
-    for action in decision.actions:
+    rewound: list[ChildRewind] = []
+    for action in (*decision.actions, *decision.reruns):
         match action:
             case TaskScheduled(seq=seq, name=name, input=payload):
                 activities.append(
@@ -216,6 +235,8 @@ def plan_commit(
                         visible_at=now,
                     )
                 )
+            case SubOrchestrationCreated() if action in decision.reruns:
+                rewound.append(_child_rewind(item, action, now, new_id()))
             case SubOrchestrationCreated():
                 children.append(_child_started(item, action, now, new_id()))
     status = decision.status
@@ -247,6 +268,7 @@ def plan_commit(
         messages=tuple(messages),
         sub_orchestrations=tuple(children),
         clear_inbox=status.is_terminal,
+        rewound_children=tuple(rewound),
     )
 
 
@@ -299,6 +321,17 @@ def _child_started(
             name=instance.name,
             seq=action.seq,
         ),
+    )
+
+
+def _child_rewind(
+    item: OrchestrationWorkItem, action: SubOrchestrationCreated, now: datetime, execution_id: str
+) -> ChildRewind:
+    """A child the rewound parent waits for: rewound if it failed, else started again."""
+    reason = f"rewound with its parent {item.instance.instance_id!r}"
+    return ChildRewind(
+        started=_child_started(item, action, now, execution_id),
+        rewound=ExecutionRewound(timestamp=now, reason=reason),
     )
 
 

@@ -24,20 +24,29 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from durable._app import App
 from durable._model.events import HistoryEvent
 from durable._model.retry import check_duration
-from durable._store.protocol import ActivityWorkItem, OrchestrationWorkItem, Store
+from durable._store.protocol import (
+    ActivityWorkItem,
+    Claim,
+    Continuation,
+    EpisodeCommit,
+    OrchestrationWorkItem,
+    Store,
+    StoredHistory,
+)
 from durable._worker.activities import prepare_activity
 from durable._worker.cache import ExecutionCache
 from durable._worker.clock import Clock, SystemClock
-from durable._worker.episodes import EpisodeRunner
-from durable._worker.lifecycle import RunState, all_of, check_count, first_of
+from durable._worker.episodes import Episode, EpisodeRunner
+from durable._worker.lanes import Lane
+from durable._worker.lifecycle import RunState, all_of, check_count
 from durable.errors import InvalidArgumentError, LeaseLostError
 
 __all__ = ["Worker"]
@@ -95,6 +104,9 @@ class Worker:
         self.episodes = EpisodeRunner(
             app, store, cache=ExecutionCache(cache_size), new_id=lambda: uuid.uuid4().hex
         )
+        self._episodes = Lane(max_orchestrations, self._episode)
+        self._activities = Lane(max_activities, self._activity)
+        self._in_store_call = threading.local()
         self._run: RunState | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -113,16 +125,12 @@ class Worker:
         state = self._run = RunState(
             asyncio.get_running_loop(), self.worker_id, self._max_activities
         )
-        remove_listener = self.store.add_listener(self.wake)
+        remove_listener = self.store.add_listener(self._store_changed)
         self._started.set()
         try:
             await asyncio.gather(
-                self._dispatch(
-                    state.wakers[0], self._max_orchestrations, self._take_episode, self._episode
-                ),
-                self._dispatch(
-                    state.wakers[1], self._max_activities, self._take_activity, self._activity
-                ),
+                self._dispatch(state.wakers[0], self._episodes, self._take_episode),
+                self._dispatch(state.wakers[1], self._activities, self._take_activities),
             )
         finally:
             remove_listener()
@@ -161,6 +169,24 @@ class Worker:
         state = self._run
         if state is not None:
             state.call_soon(state.wake_all)
+
+    def _store_changed(self) -> None:
+        """A store listener: wake the loops, unless the change is this worker's own.
+
+        After its own calls the worker wakes only the loop that has work no
+        handover took care of (see `_wake_for`), so a step of a sequential
+        orchestration wakes nothing.
+        """
+        if not getattr(self._in_store_call, "active", False):
+            self.wake()
+
+    def _wake_for(self, commit: EpisodeCommit, claimed: int) -> None:
+        """Wake the loops for what a committed episode left to take (in the I/O thread)."""
+        state = self._state()
+        if len(commit.activities) > claimed:
+            state.call_soon(state.wakers[1].set)
+        if commit.messages or commit.sub_orchestrations:
+            state.call_soon(state.wakers[0].set)
 
     # -- thread facade ------------------------------------------------------------------------
 
@@ -222,32 +248,30 @@ class Worker:
     async def _dispatch(
         self,
         wake: asyncio.Event,
-        limit: int,
-        take: Callable[[], Any],
-        handle: Callable[[Any], Any],
+        lane: Lane[Any],
+        take: Callable[[], Awaitable[Sequence[Any]]],
     ) -> None:
+        """Take work into `lane` while it has free slots (`take` admits what it takes)."""
         state = self._state()
-        items: dict[asyncio.Task[None], Any] = {}
         idle = _FIRST_IDLE
         while not state.stopping.is_set():
-            if len(items) >= limit:
-                await first_of(set(items), state.stopping)
+            if lane.full:
+                await lane.wait_for_slot(state.stopping)
                 continue
             wake.clear()
             try:
-                item = await take()
+                items = await take()
             except Exception:
                 _log.exception("worker %s could not take work from the store", self.worker_id)
-                item = None
-            if item is not None:
+                items = ()
+            if items:
                 idle = _FIRST_IDLE
-                task = asyncio.create_task(handle(item))
-                items[task] = item
-                task.add_done_callback(items.pop)
+                for item in items:
+                    lane.start(item)
                 continue
             await self._sleep(wake, idle)
             idle = min(idle * 2, self._poll)
-        await self._finish(items)
+        await self._finish(lane)
 
     async def _sleep(self, wake: asyncio.Event, idle: timedelta) -> None:
         """Sleep until woken, until the store's next due time, or for `idle` at most."""
@@ -263,12 +287,13 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay.total_seconds())
 
-    async def _finish(self, items: dict[asyncio.Task[None], Any]) -> None:
+    async def _finish(self, lane: Lane[Any]) -> None:
         """Let running work finish (graceful) or abandon it and give its leases back."""
         state = self._state()
-        running = dict(items)  # a copy: finished tasks remove themselves from `items`
+        running = dict(lane.running)  # a copy: finished tasks remove themselves
         if running and not state.abort.is_set():
             await all_of(set(running), state.abort)
+        running = dict(lane.running)  # work handed over meanwhile included
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -286,9 +311,19 @@ class Worker:
             _log.exception("worker %s could not give back its lease on %r", self.worker_id, item)
 
     async def _call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Call a (blocking) store method in the I/O thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._state().io, lambda: function(*args, **kwargs))
+        """Call a (blocking) store method, or a step made of them, in the I/O thread.
+
+        The store's listeners know the changes made there are this worker's own.
+        """
+
+        def call() -> R:
+            self._in_store_call.active = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._in_store_call.active = False
+
+        return await asyncio.get_running_loop().run_in_executor(self._state().io, call)
 
     def _state(self) -> RunState:
         state = self._run
@@ -297,18 +332,25 @@ class Worker:
 
     # -- episodes -----------------------------------------------------------------------------
 
-    async def _take_episode(self) -> OrchestrationWorkItem | None:
-        return await self._call(
-            self.store.take_orchestration,
-            now=self.clock.now(),
-            lease=self._lease,
-            owner=self.worker_id,
+    async def _take_episode(self) -> tuple[OrchestrationWorkItem, ...]:
+        return await self._call(self._take_episode_now)
+
+    def _take_episode_now(self) -> tuple[OrchestrationWorkItem, ...]:
+        if not self._episodes.free():
+            return ()
+        item = self.store.take_orchestration(
+            now=self.clock.now(), lease=self._lease, owner=self.worker_id
         )
+        if item is None:
+            return ()
+        self._episodes.admit(1)
+        return (item,)
 
     async def _episode(self, item: OrchestrationWorkItem) -> None:
         try:
+            # The engine runs on the loop, so it overlaps the I/O thread's commits.
             episode = self.episodes.run(item, self.clock.now())
-            await self._call(self.store.commit_episode, item, episode.commit)
+            leased = await self._call(self._commit, item, episode)
         except LeaseLostError:
             _log.warning(
                 "lease on instance %s was lost; its episode is dropped", item.instance.instance_id
@@ -324,36 +366,106 @@ class Worker:
                 self._lease,
             )
             return
+        await self._start_activities(leased)
+
+    def _commit(
+        self, item: OrchestrationWorkItem, episode: Episode
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Commit an episode, claiming new tasks for the free activity slots (I/O thread)."""
+        claim = self._claim(episode.commit.updated_at)
+        leased = self.store.commit_episode(item, episode.commit, claim=claim)
+        self._activities.admit(len(leased))
         self.episodes.committed(item, episode)
+        self._wake_for(episode.commit, claim.activities)
+        return leased
+
+    def _claim(self, now: datetime, *, extra: int = 0) -> Claim:
+        """Tasks to lease to this worker as they are created (I/O thread).
+
+        As many as the activity lane has free slots (plus `extra`, a slot about
+        to be freed by the caller), and none once the worker is stopping.
+        """
+        stopping = self._state().stopping.is_set()
+        count = 0 if stopping else self._activities.free(extra=extra)
+        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=count)
+
+    async def _start_activities(self, leased: tuple[ActivityWorkItem, ...]) -> None:
+        """Run tasks the store leased to this worker, or give them back if it is stopping."""
+        for item in leased:
+            if self._state().stopping.is_set():
+                self._activities.drop()
+                await self._release(item)
+            else:
+                self._activities.start(item)
 
     # -- activities ---------------------------------------------------------------------------
 
-    async def _take_activity(self) -> ActivityWorkItem | None:
-        return await self._call(
-            self.store.take_activity, now=self.clock.now(), lease=self._lease, owner=self.worker_id
+    async def _take_activities(self) -> tuple[ActivityWorkItem, ...]:
+        return await self._call(self._take_activities_now)
+
+    def _take_activities_now(self) -> tuple[ActivityWorkItem, ...]:
+        slots = self._activities.free()
+        if not slots:
+            return ()
+        taken = self.store.take_activities(
+            now=self.clock.now(), lease=self._lease, owner=self.worker_id, limit=slots
         )
+        self._activities.admit(len(taken))
+        return taken
 
     async def _activity(self, item: ActivityWorkItem) -> None:
         heartbeat = asyncio.create_task(self._renew(item))
         try:
-            result = await self._perform(item)
-        finally:
-            heartbeat.cancel()
-        try:
-            await self._call(self.store.complete_activity, item, result, now=self.clock.now())
+            leased = await self._perform(item)
         except Exception:
             _log.exception(
                 "could not record the result of activity %s (%s)", item.name, item.instance_id
             )
+            return
+        finally:
+            heartbeat.cancel()
+        await self._start_activities(leased)
 
-    async def _perform(self, item: ActivityWorkItem) -> HistoryEvent:
+    async def _perform(self, item: ActivityWorkItem) -> tuple[ActivityWorkItem, ...]:
+        """Run the activity, then complete it; the tasks the completion leased to this worker."""
         call = prepare_activity(self.app, item, self.clock.now())
         if isinstance(call, HistoryEvent):
-            return call
-        if call.is_async:
-            return await call.run_async(self.clock.now)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._state().pool, call.run, self.clock.now)
+            result = call
+        elif call.is_async:
+            result = await call.run_async(self.clock.now)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._state().pool, call.run, self.clock.now)
+        return await self._call(self._complete, item, result)
+
+    def _complete(
+        self, item: ActivityWorkItem, result: HistoryEvent
+    ) -> tuple[ActivityWorkItem, ...]:
+        """Deliver a result and run the instance's next episode with it (I/O thread)."""
+        now = self.clock.now()
+        ran: list[tuple[OrchestrationWorkItem, Episode]] = []
+
+        def episode(work: OrchestrationWorkItem, history: StoredHistory) -> EpisodeCommit:
+            ran.append((work, self.episodes.run(work, now, history=history)))
+            return ran[-1][1].commit
+
+        # No continuation once stopping (the episode would be new work), nor while
+        # the orchestrator waits on many activities (their results batch better).
+        # The claim counts the calling activity's slot: it ends right after this.
+        claim = self._claim(now, extra=1)
+        then = None
+        if not self._state().stopping.is_set() and self.episodes.cache.awaits_one(item.instance_id):
+            then = Continuation(claim=claim, episode=episode)
+        leased = self.store.complete_activity(item, result, now=now, then=then)
+        self._activities.admit(len(leased))
+        if ran:
+            work, episode_ran = ran[-1]
+            self.episodes.committed(work, episode_ran)
+            self._wake_for(episode_ran.commit, claim.activities)
+        else:  # delivered to the inbox (or dropped): an episode loop may take it
+            state = self._state()
+            state.call_soon(state.wakers[0].set)
+        return leased
 
     async def _renew(self, item: ActivityWorkItem) -> None:
         interval = self._lease.total_seconds() / 3

@@ -13,7 +13,8 @@ code  meaning
 5     the store cannot be opened or used (bad ``--store`` URL, missing
       file, not a durable database, I/O error)
 6     conflict: the instance has finished (cannot take events or be
-      terminated) or is still running (cannot be started again or purged)
+      terminated), is still running (cannot be started again or purged),
+      or has not failed (cannot be rewound)
 7     a wait ran out of time (``wait --timeout``, ``start --wait``)
 8     the instance ended FAILED or TERMINATED (``wait``, ``start --wait``,
       ``demo``)
@@ -29,6 +30,7 @@ from durable.errors import (
     DurableError,
     InstanceExistsError,
     InstanceFinishedError,
+    InstanceNotFailedError,
     InstanceNotFoundError,
     InvalidArgumentError,
     NonDeterminismError,
@@ -75,6 +77,7 @@ _CODES: tuple[tuple[type[DurableError], int], ...] = (
     (StoreError, STORE),
     (InstanceExistsError, CONFLICT),
     (InstanceFinishedError, CONFLICT),
+    (InstanceNotFailedError, CONFLICT),
     (DeadlineExceededError, TIMEOUT),
     (NonDeterminismError, NONDETERMINISM),
 )

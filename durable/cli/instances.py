@@ -1,6 +1,6 @@
 """Commands over instances: start, status, wait, raise-event, terminate, suspend, resume, ...
 
-... purge and list. Each opens the store for the length of the command.
+... rewind, purge and list. Each opens the store for the length of the command.
 """
 
 from __future__ import annotations
@@ -81,6 +81,19 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parser.add_argument("instance_id", help="the instance id")
         parser.add_argument("--reason", help="why (recorded in the history)")
         parser.set_defaults(run=run_steer, action=name)
+    rewind = commands.add_parser(
+        "rewind",
+        parents=[common],
+        help="run a failed instance on from before its failure",
+        description="Rewind a FAILED instance: it goes back to PENDING and a worker runs it "
+        "on. The activities and sub-orchestrations whose failure ended it run again (a "
+        "failed sub-orchestration is rewound in turn); the work that succeeded is replayed "
+        "from its history, not run again. --reason is recorded in its history. Exit 6 if "
+        "the instance has not failed.",
+    )
+    rewind.add_argument("instance_id", help="the instance id")
+    rewind.add_argument("--reason", help="why (recorded in the history)")
+    rewind.set_defaults(run=run_steer, action="rewind")
     _purge(
         commands.add_parser(
             "purge",
@@ -221,7 +234,7 @@ def run_raise_event(args: argparse.Namespace) -> int:
 
 
 def run_steer(args: argparse.Namespace) -> int:
-    """``durable terminate|suspend|resume``."""
+    """``durable terminate|suspend|resume|rewind``."""
     with opened_store(args.store, must_exist=True) as store:
         client = Client(store)
         getattr(client, args.action)(args.instance_id, args.reason)

@@ -24,8 +24,9 @@ __all__ = ["build_parser", "main"]
 
 _EPILOG = """exit codes: 0 ok, 1 unexpected error (validate: a document is invalid),
 2 usage, 3 unknown instance, 4 invalid input (JSON, id, orchestrator, app),
-5 store cannot be opened, 6 instance finished or still running, 7 timed out,
-8 instance failed or terminated, 9 replay diverged, 130 interrupted"""
+5 store cannot be opened, 6 instance finished, still running or not failed
+(rewind), 7 timed out, 8 instance failed or terminated, 9 replay diverged,
+130 interrupted"""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ Results go to stdout (JSON where a program may read them); messages and
 progress go to stderr. The timeline shows one line per history event: the
 time since the instance started, the event, and what it was about, with
 payloads cut to one short line. Episode markers (``OrchestratorStarted``)
-are left out unless asked for.
+are left out unless asked for; events a rewind undid are marked so.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from durable._engine.rewind import undone_positions
 from durable._model.converter import PayloadConverter
 from durable._model.events import (
     ContinuedAsNew,
@@ -23,6 +24,7 @@ from durable._model.events import (
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionResumed,
+    ExecutionRewound,
     ExecutionStarted,
     ExecutionSuspended,
     ExecutionTerminated,
@@ -119,13 +121,16 @@ def timeline(
     start = min(event.timestamp for event in events) if start is None else start
     lines.append(f"  started {_clock(start)} UTC")
     scheduled: dict[int, TaskScheduled | SubOrchestrationCreated] = {}
-    for event in events:
+    undone = undone_positions(events)
+    for position, event in enumerate(events):
         if isinstance(event, TaskScheduled | SubOrchestrationCreated):
             scheduled[event.seq] = event
         if isinstance(event, OrchestratorStarted) and not episodes:
             continue
         offset = "+" + format_duration(max(event.timestamp - start, timedelta(0)))
-        detail = _detail(event, scheduled)
+        detail = _detail(event, scheduled) + (
+            "  (undone by a rewind)" if position in undone else ""
+        )
         lines.append(f"  {offset:>9}  {type(event).__name__:<26}{detail}".rstrip())
     return lines
 
@@ -172,7 +177,7 @@ def _detail(
             return f"with input {_short(value)}"
         case ExecutionTerminated(reason=reason) | ExecutionSuspended(reason=reason):
             return reason or ""
-        case ExecutionResumed(reason=reason):
+        case ExecutionResumed(reason=reason) | ExecutionRewound(reason=reason):
             return reason or ""
         case _:
             raise TypeError(f"no timeline line for history event {type(event).__name__}")

@@ -11,6 +11,7 @@ A client that started an instance gets back where to find it::
         "restartPostUri": ".../instances/ID/restart",
         "suspendPostUri": ".../instances/ID/suspend?reason={text}",
         "resumePostUri": ".../instances/ID/resume?reason={text}",
+        "rewindPostUri": ".../instances/ID/rewind?reason={text}",
     }
 
 ``{eventName}`` and ``{text}`` are placeholders for the caller, as in Durable
@@ -73,6 +74,7 @@ def management_urls(base_url: str, instance_id: str) -> dict[str, str]:
         "restartPostUri": f"{instance}/restart",
         "suspendPostUri": f"{instance}/suspend?reason={{text}}",
         "resumePostUri": f"{instance}/resume?reason={{text}}",
+        "rewindPostUri": f"{instance}/rewind?reason={{text}}",
     }
 
 

@@ -15,7 +15,8 @@ DELETE   ``instances/?createdTimeFrom=...``          200 ``{"instancesDeleted": 
 POST     ``instances/{id}/raiseEvent/{event}``       202; 400 404 410
 POST     ``instances/{id}/terminate|suspend|resume`` 202; 404 410
 POST     ``instances/{id}/restart``                  202 check-status of the new run; 404 409
-POST     ``instances/{id}/rewind``                   501 (not supported); 404
+POST     ``instances/{id}/rewind``                   202 (failed ones); 404; 409 pending,
+                                                     running, suspended; 410 otherwise
 =======  ==========================================  =======================================
 
 Each endpoint runs under `_guarded`, which turns `HttpError`, `DurableError`
@@ -36,7 +37,12 @@ from starlette.responses import JSONResponse, Response
 from durable._client.async_client import AsyncClient
 from durable._client.ids import check_instance_id
 from durable._model.status import InstanceStatus, RuntimeStatus
-from durable.errors import DeadlineExceededError, DurableError, InstanceExistsError
+from durable.errors import (
+    DeadlineExceededError,
+    DurableError,
+    InstanceExistsError,
+    InstanceNotFailedError,
+)
 from durable.http.check_status import check_status_response, request_url
 from durable.http.errors import (
     HttpError,
@@ -67,6 +73,15 @@ _RUNNING = frozenset(
         RuntimeStatus.SUSPENDED,
         RuntimeStatus.CONTINUED_AS_NEW,
     }
+)
+# Rewinding these is 410 Gone, as in Durable Functions; rewinding a live instance is 409.
+_ENDED_OTHERWISE = frozenset(
+    status.value
+    for status in (
+        RuntimeStatus.COMPLETED,
+        RuntimeStatus.TERMINATED,
+        RuntimeStatus.CONTINUED_AS_NEW,
+    )
 )
 
 Endpoint = Callable[["Api", Request], Awaitable[Response]]
@@ -229,16 +244,18 @@ class Api:
             case "resume":
                 await self.client.resume(instance_id, reason)
             case "rewind":
-                await self.client.status(instance_id)
-                raise HttpError(
-                    501,
-                    "NotImplemented",
-                    "rewind is not supported by this engine; "
-                    f"POST .../instances/{instance_id}/restart runs it again instead",
-                )
+                await self._rewind(instance_id, reason)
             case _:
                 raise HttpError(404, "NotFound", f"no instance operation named {operation!r}")
         return Response(status_code=202)
+
+    async def _rewind(self, instance_id: str, reason: str | None) -> None:
+        """Rewind a failed instance; 410 if it ended otherwise, 409 if it has not ended."""
+        try:
+            await self.client.rewind(instance_id, reason)
+        except InstanceNotFailedError as error:
+            gone = error.status in _ENDED_OTHERWISE
+            raise HttpError(410 if gone else 409, type(error).__name__, str(error)) from None
 
     @_guarded
     async def purge(self, request: Request) -> Response:

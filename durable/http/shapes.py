@@ -27,6 +27,7 @@ from durable._model.events import (
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionResumed,
+    ExecutionRewound,
     ExecutionStarted,
     ExecutionSuspended,
     ExecutionTerminated,
@@ -129,6 +130,8 @@ def _describe(
             payload = {"EventType": "ExecutionSuspended", "Reason": reason}
         case ExecutionResumed(reason=reason):
             payload = {"EventType": "ExecutionResumed", "Reason": reason}
+        case ExecutionRewound(reason=reason):
+            payload = {"EventType": "ExecutionRewound", "Reason": reason}
         case TaskCompleted(seq=seq, output=value):
             payload = {"EventType": "TaskCompleted", **_call(scheduled.get(seq))}
             _put(payload, "Result", value, show_output)

@@ -11,7 +11,7 @@ from durable._model.events import TaskCompleted, TaskFailed
 from durable._model.failures import FailureDetails
 from durable._model.status import RuntimeStatus
 from durable._store.protocol import ActivityWorkItem, NewActivityTask, Store
-from durable.errors import LeaseLostError
+from durable.errors import InvalidArgumentError, LeaseLostError
 from tests.contract.helpers import (
     FINISHED,
     LEASE,
@@ -256,3 +256,36 @@ def test_release_activity_leaves_a_takeover_alone(store: Store) -> None:
 
     assert store.take_activity(now=at(11), lease=SHORT, owner="a3") is None
     assert store.renew_activity(current, now=at(11), lease=SHORT).locked_until == at(21)
+
+
+def test_take_activities_leases_up_to_limit_oldest_first_each_with_its_own_token(
+    store: Store,
+) -> None:
+    schedule(store, at(3), at(1), at(2), at(1))
+
+    taken = store.take_activities(now=at(5), lease=SHORT, owner="a1", limit=3)
+
+    assert [(item.seq, item.name, item.attempt) for item in taken] == [
+        (2, "act2", 1),
+        (4, "act4", 1),
+        (3, "act3", 1),
+    ]
+    assert len({item.lock_token for item in taken}) == 3
+    assert all(item.locked_until == at(15) for item in taken)
+    for item in taken:  # each lease is a real one
+        store.renew_activity(item, now=at(6), lease=SHORT)
+    (rest,) = store.take_activities(now=at(5), lease=SHORT, owner="a2", limit=10)
+    assert rest.seq == 1
+    assert store.take_activities(now=at(5), lease=SHORT, owner="a2", limit=10) == ()
+
+
+@pytest.mark.parametrize("limit", [0, -1, True, 1.5])
+def test_take_activities_rejects_a_limit_that_is_not_a_positive_int(
+    store: Store, limit: object
+) -> None:
+    schedule(store, T0)
+
+    with pytest.raises(InvalidArgumentError, match="limit must be a positive int"):
+        store.take_activities(now=T0, lease=SHORT, owner="a1", limit=limit)  # type: ignore[arg-type]
+
+    assert take_activity(store, now=T0).seq == 1  # nothing was leased

@@ -13,7 +13,6 @@ exits once N instances have finished.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -75,26 +74,11 @@ def expected_output(given: dict[str, int]) -> int:
     return sum((value + index) ** 2 for index in range(given["fan_out"]))
 
 
-def _log_episodes(worker: Worker, log_path: Path) -> None:
-    """Log each committed episode: the history length it started from and left behind."""
-    commit = worker.store.commit_episode
-
-    def logged_commit(item: Any, episode_commit: Any) -> None:
-        commit(item, episode_commit)
-        record = {
-            "instance": item.instance.instance_id,
-            "from": item.history_length,
-            "to": item.history_length + len(episode_commit.history),
-            "pid": os.getpid(),
-        }
-        with log_path.open("a") as log:
-            log.write(json.dumps(record) + "\n")
-
-    worker.store.commit_episode = logged_commit  # type: ignore[method-assign]
-
-
 def main(arguments: list[str]) -> None:
     """Run a worker on the database until killed (or until N instances finished)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
+    from tests.integration.episode_log import log_episodes
+
     database, side_effects, episode_log, *rest = arguments
     global _side_effects
     _side_effects = Path(side_effects)
@@ -107,7 +91,7 @@ def main(arguments: list[str]) -> None:
         poll_interval=timedelta(milliseconds=20),
         max_activities=8,
     )
-    _log_episodes(worker, Path(episode_log))
+    log_episodes(worker.store, Path(episode_log))
     client = Client(store, app=app)
     with worker:
         while True:

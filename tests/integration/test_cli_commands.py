@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from durable.cli.exits import (
 )
 from durable.stores import InstanceQuery, SQLiteStore
 from tests.integration.test_cli_support import APP, Cli, seed, worker
-from tests.integration.test_http_support import wait_until
+from tests.integration.test_http_support import CALLS, wait_until
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
@@ -134,6 +135,29 @@ def test_terminate_then_wait_exits_8_with_the_terminated_status(cli: Cli) -> Non
         "not needed",
     )
     assert done.stderr.endswith("durable: instance doomed ended TERMINATED\n")
+
+
+def test_rewind_runs_a_failed_instance_on_and_its_timeline_shows_what_it_undid(
+    cli: Cli,
+) -> None:
+    key = f"cli-{uuid.uuid4().hex[:8]}"
+    with worker(cli):
+        first = cli("start", "flaky", "--input", json.dumps(key), "--id", "f1", "--wait")
+        assert first.returncode == INSTANCE_FAILED, first.stderr
+        rewound = cli("rewind", "f1", "--reason", "the network is back")
+        assert (rewound.returncode, rewound.stdout, rewound.stderr) == (
+            0,
+            "",
+            "durable: asked f1 to rewind\n",
+        )
+        done = cli("wait", "f1", "--timeout", "10")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == [key.upper(), f"{key} done"]
+    assert (CALLS[f"prepare:{key}"], CALLS[f"fails_once:{key}"]) == (1, 2)
+    lines = cli("history", "f1").stdout.splitlines()
+    undone = [line.split()[1] for line in lines if line.endswith("(undone by a rewind)")]
+    assert undone == ["TaskFailed", "ExecutionFailed"]
+    assert any(re.search(r"ExecutionRewound +the network is back$", line) for line in lines)
 
 
 def test_suspend_and_resume(cli: Cli) -> None:
@@ -289,6 +313,7 @@ BAD_INPUT: list[tuple[list[str], int, str]] = [
     (["wait", "nope"], UNKNOWN_INSTANCE, r"no instance with id 'nope'"),
     (["raise-event", "nope", "go"], UNKNOWN_INSTANCE, r"no instance with id 'nope'"),
     (["purge", "nope"], UNKNOWN_INSTANCE, r"no instance with id 'nope'"),
+    (["rewind", "nope"], UNKNOWN_INSTANCE, r"^durable rewind: no instance with id 'nope'\n$"),
     (["start", "hello", "--input", "{bad"], INVALID_INPUT, r"the input is not valid JSON"),
     (["start", "hello", "--input", "hi"], INVALID_INPUT, r"quote strings"),
     (
@@ -358,6 +383,10 @@ def test_conflicts_exit_6(cli: Cli) -> None:
     _error(cli("terminate", "finished"), CONFLICT, r"it is already COMPLETED")
     _error(cli("start", "approval", "--id", "busy"), CONFLICT, r"already exists and is PENDING")
     _error(
+        cli("rewind", "finished"), CONFLICT, r"cannot rewind instance 'finished': it is COMPLETED"
+    )
+    _error(cli("rewind", "busy"), CONFLICT, r"it is PENDING, and only FAILED instances can be")
+    _error(
         cli("purge", "busy"),
         CONFLICT,
         r"instance 'busy' is PENDING: only finished instances can be purged",
@@ -389,6 +418,7 @@ COMMANDS = [
     "terminate",
     "suspend",
     "resume",
+    "rewind",
     "purge",
     "list",
     "history",

@@ -47,7 +47,7 @@ def test_serve_runs_the_api_and_a_worker_until_ctrl_c(cli: Cli) -> None:
     with serving(cli) as (url, seen, process):
         assert re.fullmatch(
             rf"durable: listening on http://127\.0\.0\.1:\d+{BASE}/ "
-            r"\(orchestrators: approval, echo, fails, hello\)\n",
+            r"\(orchestrators: approval, echo, fails, flaky, hello\)\n",
             seen,
         )
         response = httpx.post(f"{url}/orchestrators/hello?timeout=10", json="Ada", timeout=LIMIT)

@@ -350,15 +350,15 @@ def test_async_client_wait_ignores_a_notification_that_comes_after_its_loop_clos
 
 
 class HiccupStore(MemoryStore):
-    """A store whose first take of an activity fails."""
+    """A store whose first take of an orchestration fails."""
 
     failures = 0
 
-    def take_activity(self, **kwargs: Any) -> Any:
+    def take_orchestration(self, **kwargs: Any) -> Any:
         if self.failures == 0:
             self.failures += 1
             raise StoreError("the disk hiccuped")
-        return super().take_activity(**kwargs)
+        return super().take_orchestration(**kwargs)
 
 
 def test_worker_survives_a_store_error_while_taking_work(caplog: pytest.LogCaptureFixture) -> None:

@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from durable import RuntimeStatus
-from tests.integration.test_http_support import Served, make_api, wait_until, without_times
+from tests.integration.test_http_support import (
+    CALLS,
+    Served,
+    make_api,
+    wait_until,
+    without_times,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +47,7 @@ def _links(base: str, instance_id: str) -> dict[str, str]:
         "restartPostUri": f"{instance}/restart",
         "suspendPostUri": f"{instance}/suspend?reason={{text}}",
         "resumePostUri": f"{instance}/resume?reason={{text}}",
+        "rewindPostUri": f"{instance}/rewind?reason={{text}}",
     }
 
 
@@ -280,6 +287,42 @@ def test_restart_with_the_same_id_after_it_finished(http: httpx.Client, server: 
     response = http.post(f"instances/{instance_id}/restart?restartWithNewInstanceId=false")
     assert (response.status_code, response.json()["id"]) == (202, instance_id)
     assert _finished(http, server, instance_id).json()["output"] == "Hello, Fay!"
+
+
+def test_rewind_runs_a_failed_instance_on_without_repeating_what_succeeded(
+    http: httpx.Client, server: Served
+) -> None:
+    key = _id()
+    instance_id = http.post("orchestrators/flaky", json=key).json()["id"]
+    failed = _finished(http, server, instance_id).json()
+    assert (failed["runtimeStatus"], failed["output"]) == (
+        "Failed",
+        f"ActivityError: activity 'fails_once' failed with ConnectionError: {key}: "
+        "the first call fails",
+    )
+
+    response = http.post(f"instances/{instance_id}/rewind", params={"reason": "it works now"})
+
+    assert (response.status_code, response.content) == (202, b"")
+    done = _finished(http, server, instance_id)
+    assert (done.json()["runtimeStatus"], done.json()["output"]) == (
+        "Completed",
+        [key.upper(), f"{key} done"],
+    )
+    assert (CALLS[f"prepare:{key}"], CALLS[f"fails_once:{key}"]) == (1, 2)
+    history = http.get(f"instances/{instance_id}", params={"showHistory": "true"}).json()
+    assert [(e["EventType"], e.get("Reason")) for e in history["historyEvents"]] == [
+        ("ExecutionStarted", None),
+        ("TaskCompleted", None),
+        ("TaskFailed", f"{key}: the first call fails"),
+        (
+            "ExecutionCompleted",
+            f"activity 'fails_once' failed with ConnectionError: {key}: the first call fails",
+        ),
+        ("ExecutionRewound", "it works now"),
+        ("TaskCompleted", None),
+        ("ExecutionCompleted", None),
+    ]
 
 
 def test_purge_deletes_a_finished_instance(http: httpx.Client, server: Served) -> None:

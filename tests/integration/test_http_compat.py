@@ -176,6 +176,28 @@ def test_terminate_suspend_and_resume(server: Served) -> None:
     ]
 
 
+def test_rewind_runs_a_failed_instance_on_and_refuses_a_completed_one(server: Served) -> None:
+    async def scenario(client: DurableOrchestrationClient) -> list[Any]:
+        seen: list[Any] = []
+        instance_id = await client.start_new("flaky", None, "compat-rewind")
+        _finished(server, instance_id)
+        seen.append((await client.get_status(instance_id)).runtime_status)
+        await client.rewind(instance_id, "retry")
+        _until(server, instance_id, lambda s: s.status is RuntimeStatus.COMPLETED, "to complete")
+        done = await client.get_status(instance_id)
+        seen.append((done.runtime_status, done.output))
+        with pytest.raises(Exception, match="only supported on failed") as refused:
+            await client.rewind(instance_id, "again")
+        seen.append(str(refused.value))
+        return seen
+
+    assert _run(server, scenario) == [
+        OrchestrationRuntimeStatus.Failed,
+        (OrchestrationRuntimeStatus.Completed, ["COMPAT-REWIND", "compat-rewind done"]),
+        "The rewind operation is only supported on failed orchestration instances.",
+    ]
+
+
 def test_unknown_orchestrator_raises_the_server_message(server: Served) -> None:
     async def scenario(client: DurableOrchestrationClient) -> None:
         await client.start_new("nope")

@@ -119,7 +119,7 @@ def test_unknown_orchestrator_is_400_naming_the_registered_ones(http: httpx.Clie
     assert _error(response) == (400, "OrchestratorNotFoundError")
     assert response.json()["message"] == (
         "no orchestrator is registered under the name 'nope'; "
-        "registered: approval, echo, fails, hello"
+        "registered: approval, echo, fails, flaky, hello"
     )
 
 
@@ -180,11 +180,44 @@ def test_purging_a_running_instance_is_412(http: httpx.Client) -> None:
     assert _error(http.delete(f"instances/{instance_id}")) == (412, "InstanceNotFinished")
 
 
-def test_rewind_is_501_with_a_pointer_to_restart(http: httpx.Client, server: Served) -> None:
-    instance_id = _finished_instance(http, server)
-    response = http.post(f"instances/{instance_id}/rewind?reason=retry")
-    assert _error(response) == (501, "NotImplemented")
-    assert "restart" in response.json()["message"]
+def test_rewinding_an_instance_that_ended_otherwise_than_failed_is_410(
+    http: httpx.Client, server: Served
+) -> None:
+    completed = _finished_instance(http, server)
+    terminated = _running_instance(http)
+    assert http.post(f"instances/{terminated}/terminate").status_code == 202
+    wait_until(
+        server.store,
+        lambda: (status := server.store.get_instance(terminated)) and status.is_finished,
+        what="the instance to be terminated",
+    )
+    for instance_id, status in ((completed, "COMPLETED"), (terminated, "TERMINATED")):
+        before = (server.store.get_instance(instance_id), server.store.get_history(instance_id))
+        response = http.post(f"instances/{instance_id}/rewind?reason=retry")
+        assert _error(response) == (410, "InstanceNotFailedError")
+        assert (
+            f"it is {status}, and only FAILED instances can be rewound"
+            in (response.json()["message"])
+        )
+        after = (server.store.get_instance(instance_id), server.store.get_history(instance_id))
+        assert after == before
+
+
+def test_rewinding_a_running_instance_is_409_and_changes_nothing(
+    http: httpx.Client, server: Served
+) -> None:
+    instance_id = _running_instance(http)
+    wait_until(
+        server.store,
+        lambda: (status := server.store.get_instance(instance_id)) and status.waiting.events,
+        what="the instance to wait for its event",
+    )
+    before = http.get(f"instances/{instance_id}?showHistory=true").json()
+
+    response = http.post(f"instances/{instance_id}/rewind")
+
+    assert _error(response) == (409, "InstanceNotFailedError")
+    assert http.get(f"instances/{instance_id}?showHistory=true").json() == before
 
 
 @pytest.mark.parametrize(

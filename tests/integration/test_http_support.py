@@ -9,6 +9,7 @@ SQLite file, a `Worker` run by the API's lifespan.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 import socket
@@ -78,6 +79,34 @@ def echo(ctx: OrchestrationContext, value: Any) -> Any:
 def fails(ctx: OrchestrationContext, message: str) -> None:
     """Fail at once."""
     raise ValueError(message)
+
+
+CALLS: collections.Counter[str] = collections.Counter()
+"""Calls of `flaky`'s activities in this process, by ``"<activity>:<key>"``."""
+
+
+@http_app.activity
+def prepare(key: str) -> str:
+    """Succeed (and count the call)."""
+    CALLS[f"prepare:{key}"] += 1
+    return key.upper()
+
+
+@http_app.activity
+def fails_once(key: str) -> str:
+    """Fail on the first call for `key`, succeed on every later one."""
+    CALLS[f"fails_once:{key}"] += 1
+    if CALLS[f"fails_once:{key}"] == 1:
+        raise ConnectionError(f"{key}: the first call fails")
+    return f"{key} done"
+
+
+@http_app.orchestrator
+def flaky(ctx: OrchestrationContext, key: str):  # type: ignore[no-untyped-def]
+    """Two activities; the second fails the first time (for rewind tests)."""
+    first = yield ctx.call_activity(prepare, key)
+    second = yield ctx.call_activity(fails_once, key)
+    return [first, second]
 
 
 class Served:

@@ -19,7 +19,6 @@ before and after, pid) to EPISODE_LOG and every activity run to SIDE_EFFECTS.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -172,27 +171,11 @@ def expected_output(start: int) -> int:
     return sum((value + index) ** 2 for index in range(FAN_OUT))
 
 
-def _log_episodes(worker: Worker, log_path: Path) -> None:
-    """Log each committed episode: the history length it started from and left behind."""
-    commit = worker.store.commit_episode
-
-    def logged_commit(item: Any, episode_commit: Any) -> None:
-        commit(item, episode_commit)
-        record = {
-            "instance": item.instance.instance_id,
-            "from": item.history_length,
-            "to": item.history_length + len(episode_commit.history),
-            "pid": os.getpid(),
-        }
-        with log_path.open("a") as log:
-            log.write(json.dumps(record) + "\n")
-
-    worker.store.commit_episode = logged_commit  # type: ignore[method-assign]
-
-
 def main(arguments: list[str]) -> None:
     """Run a worker on the store until SIGTERM, then stop it gracefully."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
     from durable._store.postgres import PostgresStore
+    from tests.integration.episode_log import log_episodes
 
     store_url, episode_log, side_effects, *rest = arguments
     global _side_effects
@@ -209,7 +192,7 @@ def main(arguments: list[str]) -> None:
         max_activities=8,
         worker_id=worker_id,
     )
-    _log_episodes(worker, Path(episode_log))
+    log_episodes(worker.store, Path(episode_log))
     with worker:
         stop.wait()
     store.close()

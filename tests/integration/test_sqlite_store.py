@@ -256,7 +256,7 @@ def test_store_stores_times_as_integer_microseconds(store: SQLiteStore, db_path:
     ("query", "params", "index"),
     [
         ("PICK_ORCHESTRATION", {"now": 0}, "messages_by_visible"),
-        ("PICK_ACTIVITY", {"now": 0}, "activity_tasks_by_visible"),
+        ("PICK_ACTIVITIES", {"now": 0, "limit": 16}, "activity_tasks_by_visible"),
         ("NEXT_DUE_UNLOCKED_INSTANCE", {}, "messages_by_visible"),
         ("NEXT_DUE_LOCKED_INSTANCE", {}, "instances_by_lock"),
         ("NEXT_DUE_UNLEASED_TASK", {}, "activity_tasks_by_visible"),

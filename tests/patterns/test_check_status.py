@@ -30,6 +30,7 @@ def test_check_status_response_answers_202_with_location_and_management_urls() -
             "restartPostUri": f"{instance}/restart",
             "suspendPostUri": f"{instance}/suspend?reason={{text}}",
             "resumePostUri": f"{instance}/resume?reason={{text}}",
+            "rewindPostUri": f"{instance}/rewind?reason={{text}}",
         },
     )
 
@@ -46,6 +47,7 @@ def test_management_urls_quote_the_id_and_append_the_query_to_every_url() -> Non
         "restartPostUri": f"{instance}/restart?{query}",
         "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
         "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
+        "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
     }
 
 

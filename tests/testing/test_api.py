@@ -43,6 +43,7 @@ ALLOWED = {
     "durable._engine.decision",
     "durable._engine.registry",
     "durable._engine.replay",
+    "durable._engine.rewind",
     "durable._model.converter",
     "durable._model.definitions",
 }

@@ -46,6 +46,7 @@ PUBLIC = {
         "ExecutionCompleted",
         "ExecutionFailed",
         "ExecutionResumed",
+        "ExecutionRewound",
         "ExecutionStarted",
         "ExecutionSuspended",
         "ExecutionTerminated",

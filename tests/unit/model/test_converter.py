@@ -81,6 +81,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "reason": st.none() | texts,
     "seq": st.integers(0, 10**6),
     "fire_at": instants,
+    "undone": st.lists(st.integers(0, 10**6), max_size=4).map(tuple),
 }
 
 
