@@ -76,6 +76,7 @@ class AsyncClient:
                 pause = pacer.next_pause(status)  # before changed.wait(): it may raise
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), pause)
+                await asyncio.sleep(pacer.gap_left())
         finally:
             remove()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -144,6 +145,7 @@ class Client:
                 if status.is_finished:
                     return status
                 changed.wait(pacer.next_pause(status))
+                time.sleep(pacer.gap_left())
         finally:
             remove()
 

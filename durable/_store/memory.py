@@ -40,13 +40,17 @@ from durable._store._memory_rows import (
 from durable._store.protocol import (
     ActivityWorkItem,
     Claim,
+    Completion,
     Continuation,
     EpisodeCommit,
+    EpisodeWrite,
+    Handover,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
+    completion_message,
     decode_continuation,
     encode_continuation,
 )
@@ -60,7 +64,7 @@ from durable.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime, timedelta
 
     from durable._model.status import InstanceStatus
@@ -188,33 +192,56 @@ class MemoryStore:
         self, *, now: datetime, lease: timedelta, owner: str
     ) -> OrchestrationWorkItem | None:
         """Lock the unlocked instance whose oldest visible message is oldest; see `Store`."""
+        taken = self.take_orchestrations(now=now, lease=lease, owner=owner, limit=1)
+        return taken[0] if taken else None
+
+    def take_orchestrations(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[OrchestrationWorkItem, ...]:
+        """Lock up to `limit` instances, by their oldest visible message; see `Store`."""
+        check_limit(limit)
         with self._lock:
-            best: tuple[tuple[datetime, int], InstanceRow] | None = None
+            ready = []
             for row in self._instances.values():
                 if row.locked_until is not None and row.locked_until > now:
                     continue
                 visible = [(m.visible_at, m.id) for m in row.inbox.values() if m.visible_at <= now]
-                if visible and (best is None or min(visible) < best[0]):
-                    best = min(visible), row
-            if best is None:
-                return None
-            return self._lock_instance(best[1], now=now, lease=lease, owner=owner)
+                if visible:
+                    ready.append((min(visible), row))
+            chosen = heapq.nsmallest(limit, ready, key=lambda pair: pair[0])
+            return tuple(
+                self._lock_instance(row, now=now, lease=lease, owner=owner) for _, row in chosen
+            )
 
     def commit_episode(
         self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
     ) -> tuple[ActivityWorkItem, ...]:
         """Apply `commit` atomically and release the instance; see `Store`."""
-        prepared = self._prepare(commit)
+        (done,) = self.commit_episodes([EpisodeWrite(item=item, commit=commit, claim=claim)])
+        if done.error is not None:
+            raise done.error
+        return done.leased
+
+    def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
+        """Each write in turn, under one hold of the lock; see `Store`."""
+        prepared = [self._prepare(write.commit) for write in writes]
+        outcomes = []
         with self._lock:
-            row = self._instances.get(item.instance.instance_id)
-            if row is None or row.lock_token != item.lock_token:
-                raise LeaseLostError(
-                    f"the lease on instance {item.instance.instance_id!r} was taken over; "
-                    "its episode was not committed"
-                )
-            leased = self._apply(row, commit, prepared, claim)
+            for write, ready in zip(writes, prepared, strict=True):
+                item = write.item
+                row = self._instances.get(item.instance.instance_id)
+                if row is None or row.lock_token != item.lock_token:
+                    lost = LeaseLostError(
+                        f"the lease on instance {item.instance.instance_id!r} was taken over; "
+                        "its episode was not committed"
+                    )
+                    outcomes.append(Handover(error=lost))
+                else:
+                    outcomes.append(
+                        Handover(leased=self._apply(row, write.commit, ready, write.claim))
+                    )
         self._notify()
-        return leased
+        return tuple(outcomes)
 
     def release_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Unlock the instance without changing it; a lease taken over is left alone."""
@@ -266,21 +293,27 @@ class MemoryStore:
         then: Continuation | None = None,
     ) -> tuple[ActivityWorkItem, ...]:
         """Delete the task and deliver `result` to an unfinished instance; see `Store`."""
-        text = self._codec.dump_event(result)
-        leased: tuple[ActivityWorkItem, ...] = ()
+        (done,) = self.complete_activities(
+            [Completion(item=item, result=result, then=then)], now=now
+        )
+        if done.error is not None:
+            raise done.error
+        return done.leased
+
+    def complete_activities(
+        self, completions: Sequence[Completion], *, now: datetime
+    ) -> tuple[Handover, ...]:
+        """Each completion in turn, under one hold of the lock; see `Store`."""
+        messages = [completion_message(completion, now) for completion in completions]
+        texts = [self._codec.dump_event(message.event) for message in messages]
         try:
             with self._lock:
-                if self._tasks.pop(item.id, None) is None:
-                    return ()
-                row = self._instances.get(item.instance_id)
-                if row is None or row.status.is_terminal:
-                    return ()
-                self._insert_message(row, text, now, item.execution_id)
-                if then is not None and (row.locked_until is None or row.locked_until <= now):
-                    leased = self._continue(row, then, now)
+                return tuple(
+                    self._complete(completion, text, now)
+                    for completion, text in zip(completions, texts, strict=True)
+                )
         finally:
             self._notify()
-        return leased
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """Give a leased task back, visible at `now`; a lease taken over is left alone."""
@@ -333,6 +366,21 @@ class MemoryStore:
             lock_token=token,
             locked_until=now + lease,
         )
+
+    def _complete(self, completion: Completion, text: str, now: datetime) -> Handover:
+        item, then = completion.item, completion.then
+        if self._tasks.pop(item.id, None) is None:
+            return Handover()
+        row = self._instances.get(item.instance_id)
+        if row is None or row.status.is_terminal:
+            return Handover()
+        self._insert_message(row, text, now, item.execution_id)
+        if then is None or (row.locked_until is not None and row.locked_until > now):
+            return Handover()
+        try:
+            return Handover(leased=self._continue(row, then, now))
+        except Exception as error:  # the result stays delivered
+            return Handover(error=error)
 
     def _continue(
         self, row: InstanceRow, then: Continuation, now: datetime

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -51,8 +51,6 @@ from durable._model.events import (
     ExecutionStarted,
     HistoryEvent,
     SubOrchestrationFailed,
-    TaskCompleted,
-    TaskFailed,
 )
 from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus
@@ -69,13 +67,17 @@ from durable._store.protocol import (
     ActivityWorkItem,
     ChildRewind,
     Claim,
+    Completion,
     Continuation,
     EpisodeCommit,
+    EpisodeWrite,
+    Handover,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
+    completion_message,
     decode_continuation,
     encode_continuation,
 )
@@ -364,6 +366,22 @@ class PostgresStore:
             self._unlock(row["instance_id"], token)
         return None
 
+    def take_orchestrations(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[OrchestrationWorkItem, ...]:
+        """See `Store.take_orchestrations`: `take_orchestration` up to `limit` times.
+
+        Each take stays its own statement, so that the messages read after it
+        see every commit that finished before its lease (see `take_orchestration`).
+        """
+        taken = []
+        for _ in range(check_limit(limit)):
+            item = self.take_orchestration(now=now, lease=lease, owner=owner)
+            if item is None:
+                break
+            taken.append(item)
+        return tuple(taken)
+
     def commit_episode(
         self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
     ) -> tuple[ActivityWorkItem, ...]:
@@ -376,6 +394,23 @@ class PostgresStore:
         leased = self._db.run(lambda cursor: self._apply(cursor, item.lock_token, prepared))
         self._notify()
         return leased
+
+    def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
+        """See `Store.commit_episodes`: one transaction per write.
+
+        One transaction for all would lock the rows each write touches in an
+        order no other worker shares, and so could deadlock; the writes are few
+        next to the round trips the worker saves elsewhere.
+        """
+        outcomes = []
+        for write in writes:
+            try:
+                leased = self.commit_episode(write.item, write.commit, claim=write.claim)
+            except LeaseLostError as lost:
+                outcomes.append(Handover(error=lost))
+            else:
+                outcomes.append(Handover(leased=leased))
+        return tuple(outcomes)
 
     def _prepare(self, instance_id: str, commit: EpisodeCommit, claim: Claim | None) -> _Prepared:
         return _Prepared(
@@ -589,55 +624,65 @@ class PostgresStore:
         now: datetime,
         then: Continuation | None = None,
     ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.complete_activity`.
+        """See `Store.complete_activity` and `complete_activities`."""
+        completion = Completion(item=item, result=result, then=then)
+        (done,) = self.complete_activities([completion], now=now)
+        if done.error is not None:
+            raise done.error
+        return done.leased
+
+    def complete_activities(
+        self, completions: Sequence[Completion], *, now: datetime
+    ) -> tuple[Handover, ...]:
+        """See `Store.complete_activities`.
 
         The first result delivered wins, even one whose lease has run out:
         the work was done, and the other worker's result is then a no-op.
         The result is dropped if the instance is gone or has finished.
-        Listeners in this process are called if the instance takes messages,
-        whether or not this result was the first. With a continuation the
-        instance row is locked for update (not share) from the start, so that
-        two completions for one instance queue instead of deadlocking.
+        Listeners in this process are called if an instance takes messages,
+        whether or not its result was the first. Completions are applied in
+        instance id order (each instance's own in the order given), so that two
+        transactions lock instance rows in one order and cannot deadlock; with
+        a continuation the instance row is locked for update (not share) from
+        the start, so that two completions for one instance queue instead.
+        Each continuation runs inside a savepoint, so one that fails is undone
+        alone.
         """
-        if not isinstance(result, TaskCompleted | TaskFailed):
-            raise InvalidArgumentError(
-                f"result must be TaskCompleted or TaskFailed, got {type(result).__name__}"
-            )
-        message = NewMessage(
-            instance_id=item.instance_id,
-            event=result,
-            visible_at=now,
-            execution_id=item.execution_id,
-        )
-        params = {"id": item.id, **self._rows.message(message), **self._wake}
-        failed: list[Exception] = []
+        params = [
+            {"id": each.item.id, **self._rows.message(completion_message(each, now)), **self._wake}
+            for each in completions
+        ]
+        order = sorted(range(len(completions)), key=lambda at: completions[at].item.instance_id)
 
-        def work(cursor: Cursor) -> tuple[bool, tuple[ActivityWorkItem, ...]]:
-            # The instance row first: instance rows are always locked before task rows.
-            if then is None:
-                status = self._share_status(cursor, item.instance_id)
-            else:
-                status = self._lock_status(cursor, item.instance_id)
-            deliver = _accepts_messages(status)
-            cursor.execute(self._sql(q.COMPLETE_TASK), {**params, "deliver": deliver})
-            if not (deliver and cursor.rowcount > 0 and then is not None):
-                return deliver, ()
-            failed.clear()
-            try:
-                with cursor.connection.transaction():  # a savepoint
-                    return True, self._continue(cursor, item.instance_id, then, now)
-            except Exception as error:  # deliver the result anyway; re-raised below
-                if isinstance(error, psycopg.Error):
-                    raise
-                failed.append(error)
-                return True, ()
+        def work(cursor: Cursor) -> dict[int, tuple[bool, Handover]]:
+            return {at: self._complete(cursor, completions[at], params[at], now) for at in order}
 
-        delivered, leased = self._db.run(work)
-        if delivered:
+        outcomes = self._db.run(work)
+        if any(delivered for delivered, _ in outcomes.values()):
             self._notify()
-        if failed:
-            raise failed[0]
-        return leased
+        return tuple(outcomes[at][1] for at in range(len(completions)))
+
+    def _complete(
+        self, cursor: Cursor, completion: Completion, params: dict[str, Any], now: datetime
+    ) -> tuple[bool, Handover]:
+        """Deliver one result (and run its continuation); whether the instance takes it."""
+        item, then = completion.item, completion.then
+        # The instance row first: instance rows are always locked before task rows.
+        if then is None:
+            status = self._share_status(cursor, item.instance_id)
+        else:
+            status = self._lock_status(cursor, item.instance_id)
+        deliver = _accepts_messages(status)
+        cursor.execute(self._sql(q.COMPLETE_TASK), {**params, "deliver": deliver})
+        if not (deliver and cursor.rowcount > 0 and then is not None):
+            return deliver, Handover()
+        try:
+            with cursor.connection.transaction():  # a savepoint
+                return True, Handover(leased=self._continue(cursor, item.instance_id, then, now))
+        except psycopg.Error:
+            raise
+        except Exception as error:  # the result stays delivered
+            return True, Handover(error=error)
 
     def _continue(
         self, cursor: Cursor, instance_id: str, then: Continuation, now: datetime

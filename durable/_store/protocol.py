@@ -9,7 +9,8 @@ the activity tasks it has scheduled. Workers take work under a lease:
   (history appended, consumed messages deleted, tasks and messages inserted,
   row updated, lock released) or raises `LeaseLostError` and changes nothing.
 - `take_activity` leases one activity task (`take_activities` several in one
-  transaction); `complete_activity` deletes it and
+  transaction); `complete_activity` (`complete_activities` for several in one
+  transaction) deletes it and
   delivers its result to the instance's inbox in the same transaction.
 
 A worker that does both kinds of work may hand work to itself inside the
@@ -36,13 +37,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import attrs
 
-from durable._model.events import ExecutionRewound, ExecutionStarted, HistoryEvent, JSONValue
+from durable._model.events import (
+    ExecutionRewound,
+    ExecutionStarted,
+    HistoryEvent,
+    JSONValue,
+    TaskCompleted,
+    TaskFailed,
+)
 from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus, Waiting
 from durable.errors import InvalidArgumentError
@@ -51,8 +59,11 @@ __all__ = [
     "ActivityWorkItem",
     "ChildRewind",
     "Claim",
+    "Completion",
     "Continuation",
     "EpisodeCommit",
+    "EpisodeWrite",
+    "Handover",
     "InstancePage",
     "InstanceQuery",
     "Message",
@@ -62,6 +73,7 @@ __all__ = [
     "Store",
     "StoredHistory",
     "check_limit",
+    "completion_message",
     "decode_continuation",
     "encode_continuation",
 ]
@@ -264,6 +276,44 @@ class Continuation:
 
 
 @attrs.frozen(kw_only=True)
+class Completion:
+    """An activity result to deliver, with the instance's next episode if wanted.
+
+    Attributes:
+        item: the leased task.
+        result: its `TaskCompleted` or `TaskFailed`.
+        then: run the next episode in the same transaction (see `Continuation`).
+    """
+
+    item: ActivityWorkItem
+    result: HistoryEvent
+    then: Continuation | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Handover:
+    """What became of one write in a batch: the tasks it handed to the worker, or its error.
+
+    Attributes:
+        leased: the activity tasks leased to the claimant.
+        error: why the write (or a completion's continuation) did not happen;
+            a completion's result was delivered anyway.
+    """
+
+    leased: tuple[ActivityWorkItem, ...] = ()
+    error: Exception | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EpisodeWrite:
+    """An episode commit to apply, with the claim to make in its transaction."""
+
+    item: OrchestrationWorkItem
+    commit: EpisodeCommit
+    claim: Claim | None = None
+
+
+@attrs.frozen(kw_only=True)
 class InstanceQuery:
     """A filter over instances; every given field must match.
 
@@ -303,6 +353,22 @@ class InstancePage:
 
     instances: tuple[InstanceStatus, ...]
     continuation: str | None = None
+
+
+def completion_message(completion: Completion, now: datetime) -> NewMessage:
+    """The inbox message that delivers a completion's result, checked.
+
+    Raises:
+        InvalidArgumentError: the result is not a `TaskCompleted` or `TaskFailed`.
+    """
+    result, item = completion.result, completion.item
+    if not isinstance(result, TaskCompleted | TaskFailed):
+        raise InvalidArgumentError(
+            f"result must be TaskCompleted or TaskFailed, got {type(result).__name__}"
+        )
+    return NewMessage(
+        instance_id=item.instance_id, event=result, visible_at=now, execution_id=item.execution_id
+    )
 
 
 def check_limit(limit: object) -> int:
@@ -406,6 +472,16 @@ class Store(Protocol):
         """Lock an instance with messages visible at `now`, oldest message first."""
         ...
 
+    def take_orchestrations(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[OrchestrationWorkItem, ...]:
+        """Lock up to `limit` instances, as `take_orchestration` would one by one.
+
+        Raises:
+            InvalidArgumentError: `limit` is not a positive int.
+        """
+        ...
+
     def commit_episode(
         self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
     ) -> tuple[ActivityWorkItem, ...]:
@@ -416,6 +492,14 @@ class Store(Protocol):
 
         Raises:
             LeaseLostError: the lease was taken over; nothing was changed.
+        """
+        ...
+
+    def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
+        """`commit_episode` for each write in turn, in as few transactions as the store can.
+
+        A write whose lease was lost changes nothing and does not stop the others:
+        its `LeaseLostError` is in its `Handover`.
         """
         ...
 
@@ -469,6 +553,16 @@ class Store(Protocol):
         """
         ...
 
+    def complete_activities(
+        self, completions: Sequence[Completion], *, now: datetime
+    ) -> tuple[Handover, ...]:
+        """`complete_activity` for each completion in turn, all in one transaction.
+
+        A continuation that raises does not stop the others: its error is in its
+        `Handover`, as `complete_activity` would have raised it.
+        """
+        ...
+
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """Give a leased task back so that another worker may take it at once."""
         ...
@@ -486,7 +580,7 @@ class Store(Protocol):
         """Call `callback` (from any thread) after each call that may make work takeable.
 
         That is after create_instance, send_message, rewind_instance, commit_episode,
-        complete_activity, release_orchestration and release_activity.
+        complete_activity(ies), release_orchestration and release_activity.
 
         Returns:
             A function that removes the listener.

@@ -46,8 +46,6 @@ from durable._model.events import (
     ExecutionStarted,
     HistoryEvent,
     SubOrchestrationFailed,
-    TaskCompleted,
-    TaskFailed,
 )
 from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus
@@ -57,13 +55,17 @@ from durable._store.protocol import (
     ActivityWorkItem,
     ChildRewind,
     Claim,
+    Completion,
     Continuation,
     EpisodeCommit,
+    EpisodeWrite,
+    Handover,
     InstancePage,
     InstanceQuery,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
+    completion_message,
     decode_continuation,
     encode_continuation,
 )
@@ -85,7 +87,7 @@ from durable.errors import (
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["SQLiteStore", "sqlite_path_from_url"]
 
@@ -308,33 +310,64 @@ class SQLiteStore:
         self, *, now: datetime, lease: timedelta, owner: str
     ) -> OrchestrationWorkItem | None:
         """See `Store.take_orchestration`."""
+        taken = self.take_orchestrations(now=now, lease=lease, owner=owner, limit=1)
+        return taken[0] if taken else None
+
+    def take_orchestrations(
+        self, *, now: datetime, lease: timedelta, owner: str, limit: int
+    ) -> tuple[OrchestrationWorkItem, ...]:
+        """See `Store.take_orchestrations`: one pick after another, in one transaction."""
         _check_lease(lease)
-        now_us = q.to_us(now)
+        check_limit(limit)
+        pick = {"now": q.to_us(now)}
         # A read first, so that idle pollers never take the write lock.
         with self._read() as db:
-            if db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone() is None:
-                return None
+            if db.execute(q.PICK_ORCHESTRATION, pick).fetchone() is None:
+                return ()
+        taken: list[OrchestrationWorkItem] = []
         with self._write() as db:
-            picked = db.execute(q.PICK_ORCHESTRATION, {"now": now_us}).fetchone()
-            if picked is None:
-                return None
-            return self._lock_instance(db, picked["instance_id"], now=now, lease=lease, owner=owner)
+            while len(taken) < limit:
+                picked = db.execute(q.PICK_ORCHESTRATION, pick).fetchone()
+                if picked is None:
+                    break
+                instance_id = picked["instance_id"]
+                taken.append(
+                    self._lock_instance(db, instance_id, now=now, lease=lease, owner=owner)
+                )
+        return tuple(taken)
 
     def commit_episode(
         self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
     ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.commit_episode` and `EpisodeCommit`.
+        """See `Store.commit_episode` and `EpisodeCommit`."""
+        (done,) = self.commit_episodes([EpisodeWrite(item=item, commit=commit, claim=claim)])
+        if done.error is not None:
+            raise done.error
+        return done.leased
+
+    def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
+        """See `Store.commit_episodes`: all in one transaction.
 
         Everything is serialized before the transaction starts, so nothing but
-        the database can fail half-way, and the transaction rolls that back.
+        the database can fail half-way, and the transaction rolls that back. A
+        lost lease is found before anything of its write is changed.
         """
-        instance_id = item.instance.instance_id
-        prepared = self._prepare(instance_id, commit)
+        prepared = [
+            self._prepare(write.item.instance.instance_id, write.commit) for write in writes
+        ]
+        outcomes = []
         with self._write() as db:
-            _check_lock(db, instance_id, item.lock_token)
-            leased = self._apply(db, instance_id, commit, prepared, claim)
+            for write, ready in zip(writes, prepared, strict=True):
+                instance_id = write.item.instance.instance_id
+                try:
+                    _check_lock(db, instance_id, write.item.lock_token)
+                except LeaseLostError as lost:
+                    outcomes.append(Handover(error=lost))
+                    continue
+                leased = self._apply(db, instance_id, write.commit, ready, write.claim)
+                outcomes.append(Handover(leased=leased))
         self._notify()
-        return leased
+        return tuple(outcomes)
 
     def _prepare(self, instance_id: str, commit: EpisodeCommit) -> _Prepared:
         return _Prepared(
@@ -546,43 +579,54 @@ class SQLiteStore:
         now: datetime,
         then: Continuation | None = None,
     ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.complete_activity`.
+        """See `Store.complete_activity` and `complete_activities`."""
+        (done,) = self.complete_activities(
+            [Completion(item=item, result=result, then=then)], now=now
+        )
+        if done.error is not None:
+            raise done.error
+        return done.leased
+
+    def complete_activities(
+        self, completions: Sequence[Completion], *, now: datetime
+    ) -> tuple[Handover, ...]:
+        """See `Store.complete_activities`.
 
         The first result delivered wins, even one whose lease has run out:
         the work was done, and the other worker's result is then a no-op.
-        The result is dropped if the instance is gone or has finished.
+        The result is dropped if the instance is gone or has finished. Each
+        continuation runs inside a savepoint, so one that fails is undone alone.
         """
-        if not isinstance(result, TaskCompleted | TaskFailed):
-            raise InvalidArgumentError(
-                f"result must be TaskCompleted or TaskFailed, got {type(result).__name__}"
-            )
-        message = NewMessage(
-            instance_id=item.instance_id,
-            event=result,
-            visible_at=now,
-            execution_id=item.execution_id,
-        )
-        params = self._rows.message(message)
-        leased: tuple[ActivityWorkItem, ...] = ()
-        failed: BaseException | None = None
+        messages = [self._rows.message(completion_message(each, now)) for each in completions]
         with self._write() as db:
-            if db.execute(q.SELECT_TASK, {"id": item.id}).fetchone() is None:
-                return ()
-            db.execute(q.DELETE_TASK, {"id": item.id})
-            delivered = _deliver(db, params)
-            if delivered and then is not None and _is_free(db, item.instance_id, now):
-                db.execute("SAVEPOINT continuation")
-                try:
-                    leased = self._continue(db, item.instance_id, then, now)
-                except Exception as error:  # deliver the result anyway; re-raised below
-                    db.execute("ROLLBACK TO continuation")
-                    failed = error
-                db.execute("RELEASE continuation")
-        if delivered:
+            outcomes = [
+                self._complete(db, completion, message, now)
+                for completion, message in zip(completions, messages, strict=True)
+            ]
+        if any(delivered for delivered, _ in outcomes):
             self._notify()
-        if failed is not None:
-            raise failed
-        return leased
+        return tuple(done for _, done in outcomes)
+
+    def _complete(
+        self, db: sqlite3.Connection, completion: Completion, message: dict[str, Any], now: datetime
+    ) -> tuple[bool, Handover]:
+        """Deliver one result (and run its continuation); whether it was delivered."""
+        item, then = completion.item, completion.then
+        if db.execute(q.SELECT_TASK, {"id": item.id}).fetchone() is None:
+            return False, Handover()
+        db.execute(q.DELETE_TASK, {"id": item.id})
+        if not _deliver(db, message):
+            return False, Handover()
+        if then is None or not _is_free(db, item.instance_id, now):
+            return True, Handover()
+        db.execute("SAVEPOINT continuation")
+        try:
+            done = Handover(leased=self._continue(db, item.instance_id, then, now))
+        except Exception as error:  # the result stays delivered
+            db.execute("ROLLBACK TO continuation")
+            done = Handover(error=error)
+        db.execute("RELEASE continuation")
+        return True, done
 
     def _continue(
         self, db: sqlite3.Connection, instance_id: str, then: Continuation, now: datetime

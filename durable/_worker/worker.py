@@ -24,7 +24,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
@@ -35,13 +35,17 @@ from durable._model.retry import check_duration
 from durable._store.protocol import (
     ActivityWorkItem,
     Claim,
+    Completion,
     Continuation,
     EpisodeCommit,
+    EpisodeWrite,
+    Handover,
     OrchestrationWorkItem,
     Store,
     StoredHistory,
 )
 from durable._worker.activities import prepare_activity
+from durable._worker.batches import Batcher
 from durable._worker.cache import ExecutionCache
 from durable._worker.clock import Clock, SystemClock
 from durable._worker.episodes import Episode, EpisodeRunner
@@ -106,6 +110,8 @@ class Worker:
         )
         self._episodes = Lane(max_orchestrations, self._episode)
         self._activities = Lane(max_activities, self._activity)
+        self._completions = Batcher(self._deliver, self._orphaned)
+        self._commits = Batcher(self._commit_all, self._orphaned)
         self._in_store_call = threading.local()
         self._run: RunState | None = None
         self._thread: threading.Thread | None = None
@@ -129,7 +135,7 @@ class Worker:
         self._started.set()
         try:
             await asyncio.gather(
-                self._dispatch(state.wakers[0], self._episodes, self._take_episode),
+                self._dispatch(state.wakers[0], self._episodes, self._take_episodes),
                 self._dispatch(state.wakers[1], self._activities, self._take_activities),
             )
         finally:
@@ -332,30 +338,24 @@ class Worker:
 
     # -- episodes -----------------------------------------------------------------------------
 
-    async def _take_episode(self) -> tuple[OrchestrationWorkItem, ...]:
-        return await self._call(self._take_episode_now)
+    async def _take_episodes(self) -> tuple[OrchestrationWorkItem, ...]:
+        return await self._call(self._take_episodes_now)
 
-    def _take_episode_now(self) -> tuple[OrchestrationWorkItem, ...]:
-        if not self._episodes.free():
+    def _take_episodes_now(self) -> tuple[OrchestrationWorkItem, ...]:
+        slots = self._episodes.free()
+        if not slots:
             return ()
-        item = self.store.take_orchestration(
-            now=self.clock.now(), lease=self._lease, owner=self.worker_id
+        taken = self.store.take_orchestrations(
+            now=self.clock.now(), lease=self._lease, owner=self.worker_id, limit=slots
         )
-        if item is None:
-            return ()
-        self._episodes.admit(1)
-        return (item,)
+        self._episodes.admit(len(taken))
+        return taken
 
     async def _episode(self, item: OrchestrationWorkItem) -> None:
         try:
             # The engine runs on the loop, so it overlaps the I/O thread's commits.
             episode = self.episodes.run(item, self.clock.now())
-            leased = await self._call(self._commit, item, episode)
-        except LeaseLostError:
-            _log.warning(
-                "lease on instance %s was lost; its episode is dropped", item.instance.instance_id
-            )
-            return
+            done = await self._commits.submit((item, episode))
         except Exception:
             # Keep the lock: the instance is retried when its lease runs out, so an
             # episode that fails every time (a store outage, a bug) backs off by one
@@ -366,28 +366,50 @@ class Worker:
                 self._lease,
             )
             return
-        await self._start_activities(leased)
+        if isinstance(done.error, LeaseLostError):
+            _log.warning(
+                "lease on instance %s was lost; its episode is dropped", item.instance.instance_id
+            )
+            return
+        await self._start_activities(done.leased)
 
-    def _commit(
-        self, item: OrchestrationWorkItem, episode: Episode
-    ) -> tuple[ActivityWorkItem, ...]:
-        """Commit an episode, claiming new tasks for the free activity slots (I/O thread)."""
-        claim = self._claim(episode.commit.updated_at)
-        leased = self.store.commit_episode(item, episode.commit, claim=claim)
-        self._activities.admit(len(leased))
-        self.episodes.committed(item, episode)
-        self._wake_for(episode.commit, claim.activities)
-        return leased
+    async def _commit_all(
+        self, batch: list[tuple[OrchestrationWorkItem, Episode]]
+    ) -> tuple[Handover, ...]:
+        return await self._call(self._commit_now, batch)
 
-    def _claim(self, now: datetime, *, extra: int = 0) -> Claim:
+    def _commit_now(
+        self, batch: list[tuple[OrchestrationWorkItem, Episode]]
+    ) -> tuple[Handover, ...]:
+        """Commit episodes in one call, claiming new tasks for the free activity slots (I/O thread).
+
+        The episodes share the free slots.
+        """
+        writes = []
+        shares = _shares(self._activities.free(), len(batch))
+        for item, episode in batch:
+            claim = self._claim(episode.commit.updated_at, next(shares))
+            writes.append(EpisodeWrite(item=item, commit=episode.commit, claim=claim))
+        outcomes = self.store.commit_episodes(writes)
+        for (item, episode), write, outcome in zip(batch, writes, outcomes, strict=True):
+            self._activities.admit(len(outcome.leased))
+            if outcome.error is None:
+                self.episodes.committed(item, episode)
+                assert write.claim is not None
+                self._wake_for(episode.commit, write.claim.activities)
+        return outcomes
+
+    def _claim(self, now: datetime, activities: int | None = None) -> Claim:
         """Tasks to lease to this worker as they are created (I/O thread).
 
-        As many as the activity lane has free slots (plus `extra`, a slot about
-        to be freed by the caller), and none once the worker is stopping.
+        `activities`, or as many as the activity lane has free slots; none once
+        the worker is stopping.
         """
-        stopping = self._state().stopping.is_set()
-        count = 0 if stopping else self._activities.free(extra=extra)
-        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=count)
+        if self._state().stopping.is_set():
+            activities = 0
+        elif activities is None:
+            activities = self._activities.free()
+        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=activities)
 
     async def _start_activities(self, leased: tuple[ActivityWorkItem, ...]) -> None:
         """Run tasks the store leased to this worker, or give them back if it is stopping."""
@@ -416,7 +438,7 @@ class Worker:
     async def _activity(self, item: ActivityWorkItem) -> None:
         heartbeat = asyncio.create_task(self._renew(item))
         try:
-            leased = await self._perform(item)
+            done = await self._perform(item)
         except Exception:
             _log.exception(
                 "could not record the result of activity %s (%s)", item.name, item.instance_id
@@ -424,10 +446,18 @@ class Worker:
             return
         finally:
             heartbeat.cancel()
-        await self._start_activities(leased)
+        if done.error is not None:
+            _log.error(
+                "the episode of instance %s that took the result of activity %s failed; the "
+                "result waits in its inbox",
+                item.instance_id,
+                item.name,
+                exc_info=done.error,
+            )
+        await self._start_activities(done.leased)
 
-    async def _perform(self, item: ActivityWorkItem) -> tuple[ActivityWorkItem, ...]:
-        """Run the activity, then complete it; the tasks the completion leased to this worker."""
+    async def _perform(self, item: ActivityWorkItem) -> Handover:
+        """Run the activity, then complete it (see `CompletionQueue`)."""
         call = prepare_activity(self.app, item, self.clock.now())
         if isinstance(call, HistoryEvent):
             result = call
@@ -436,36 +466,67 @@ class Worker:
         else:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._state().pool, call.run, self.clock.now)
-        return await self._call(self._complete, item, result)
+        return await self._completions.submit((item, result))
 
-    def _complete(
-        self, item: ActivityWorkItem, result: HistoryEvent
-    ) -> tuple[ActivityWorkItem, ...]:
-        """Deliver a result and run the instance's next episode with it (I/O thread)."""
+    async def _deliver(
+        self, batch: list[tuple[ActivityWorkItem, HistoryEvent]]
+    ) -> tuple[Handover, ...]:
+        return await self._call(self._complete_all, batch)
+
+    def _complete_all(
+        self, batch: list[tuple[ActivityWorkItem, HistoryEvent]]
+    ) -> tuple[Handover, ...]:
+        """Deliver results, each with the next episode of its instance if it is due (I/O thread).
+
+        An instance gets a continuation only if the worker is not stopping (the
+        episode would be new work) and its orchestrator waits on at most one
+        activity (many results batch better in the inbox). The claims share the
+        free activity slots, the finishing activities' own slots included.
+        """
         now = self.clock.now()
-        ran: list[tuple[OrchestrationWorkItem, Episode]] = []
+        stopping = self._state().stopping.is_set()
+        cache = self.episodes.cache
+        due = [not stopping and cache.awaits_one(item.instance_id) for item, _ in batch]
+        shares = _shares(self._activities.free(extra=len(batch)), sum(due))
+        ran: list[list[tuple[OrchestrationWorkItem, Episode]]] = [[] for _ in batch]
+        completions = []
+        for index, ((item, result), continues) in enumerate(zip(batch, due, strict=True)):
+            then = None
+            if continues:
+                run = self._continuation(now, ran[index])
+                then = Continuation(claim=self._claim(now, next(shares)), episode=run)
+            completions.append(Completion(item=item, result=result, then=then))
+        outcomes = self.store.complete_activities(completions, now=now)
+        inbox_has_work = False
+        for completion, outcome, episodes in zip(completions, outcomes, ran, strict=True):
+            self._activities.admit(len(outcome.leased))
+            if episodes and outcome.error is None:
+                work, episode = episodes[-1]
+                self.episodes.committed(work, episode)
+                assert completion.then is not None
+                self._wake_for(episode.commit, completion.then.claim.activities)
+            else:  # delivered to the inbox (or dropped): an episode loop may take it
+                inbox_has_work = True
+        if inbox_has_work:
+            state = self._state()
+            state.call_soon(state.wakers[0].set)
+        return outcomes
+
+    def _continuation(
+        self, now: datetime, ran: list[tuple[OrchestrationWorkItem, Episode]]
+    ) -> Callable[[OrchestrationWorkItem, StoredHistory], EpisodeCommit]:
+        """The episode callback of a continuation; it records what it ran in `ran`."""
 
         def episode(work: OrchestrationWorkItem, history: StoredHistory) -> EpisodeCommit:
             ran.append((work, self.episodes.run(work, now, history=history)))
             return ran[-1][1].commit
 
-        # No continuation once stopping (the episode would be new work), nor while
-        # the orchestrator waits on many activities (their results batch better).
-        # The claim counts the calling activity's slot: it ends right after this.
-        claim = self._claim(now, extra=1)
-        then = None
-        if not self._state().stopping.is_set() and self.episodes.cache.awaits_one(item.instance_id):
-            then = Continuation(claim=claim, episode=episode)
-        leased = self.store.complete_activity(item, result, now=now, then=then)
-        self._activities.admit(len(leased))
-        if ran:
-            work, episode_ran = ran[-1]
-            self.episodes.committed(work, episode_ran)
-            self._wake_for(episode_ran.commit, claim.activities)
-        else:  # delivered to the inbox (or dropped): an episode loop may take it
-            state = self._state()
-            state.call_soon(state.wakers[0].set)
-        return leased
+        return episode
+
+    async def _orphaned(self, handover: Handover) -> None:
+        for item in handover.leased:
+            self._activities.drop()
+            await self._release(item)
 
     async def _renew(self, item: ActivityWorkItem) -> None:
         interval = self._lease.total_seconds() / 3
@@ -481,3 +542,10 @@ class Worker:
                 return
             except Exception:  # the store hiccuped: try again at the next beat
                 _log.exception("could not renew the lease on activity %s", item.name)
+
+
+def _shares(slots: int, claimants: int) -> Iterator[int]:
+    """`slots` split as evenly as can be among `claimants`, the larger shares first."""
+    each, left = divmod(slots, claimants) if claimants else (0, 0)
+    for index in range(claimants):
+        yield each + (1 if index < left else 0)

@@ -16,6 +16,7 @@ from durable._model.status import RuntimeStatus
 from durable._store.protocol import (
     ActivityWorkItem,
     Claim,
+    Completion,
     Continuation,
     EpisodeCommit,
     NewActivityTask,
@@ -271,3 +272,69 @@ def test_a_continuation_wakes_listeners(store: Store) -> None:
 
     assert woken
     assert store.take_activity(now=at(6), lease=SHORT, owner="other") is not None
+
+
+def test_complete_activities_applies_each_completion_in_turn(store: Store) -> None:
+    create(store, "a")
+    create(store, "b")
+    for instance_id in ("a", "b"):
+        item = take(store)
+        assert item.instance.instance_id == instance_id
+        store.commit_episode(item, episode(item, activities=tasks(1, 2, instance_id=instance_id)))
+    a1, a2, b1, b2 = sorted(
+        store.take_activities(now=T0, lease=SHORT, owner="me", limit=4),
+        key=lambda item: (item.instance_id, item.seq),
+    )
+    store.complete_activity(b2, TaskCompleted(timestamp=at(1), seq=2, output="early"), now=at(1))
+
+    def broken(item: OrchestrationWorkItem, history: StoredHistory) -> EpisodeCommit:
+        raise RuntimeError("the engine broke")
+
+    def result(seq: int) -> TaskCompleted:
+        return TaskCompleted(timestamp=at(5), seq=seq, output=seq)
+
+    recorder = Recorder(activities=tasks(3, instance_id="a"))
+    done = store.complete_activities(
+        [
+            Completion(item=a1, result=result(1)),
+            Completion(item=b2, result=result(2)),  # delivered already: a no-op
+            Completion(
+                item=a2,
+                result=result(2),
+                then=Continuation(claim=claim(1, now=5), episode=recorder),
+            ),
+            Completion(
+                item=b1, result=result(1), then=Continuation(claim=claim(1, now=5), episode=broken)
+            ),
+        ],
+        now=at(5),
+    )
+
+    assert [(len(each.leased), type(each.error).__name__) for each in done] == [
+        (0, "NoneType"),
+        (0, "NoneType"),
+        (1, "NoneType"),
+        (0, "RuntimeError"),
+    ]
+    ((item, _),) = recorder.calls
+    assert [message.event for message in item.messages] == [result(1), result(2)]
+    assert done[2].leased[0].seq == 3
+    assert inbox(store, "a", now=at(6)) == []
+    assert [event for event, _, _ in inbox(store, "b", now=at(6))] == [
+        TaskCompleted(timestamp=at(1), seq=2, output="early"),
+        result(1),
+    ]
+
+
+def test_complete_activities_rejects_a_result_that_is_not_one_before_changing_anything(
+    store: Store,
+) -> None:
+    (first,) = scheduled_by_me(store, 1, claimed=1)
+
+    with pytest.raises(InvalidArgumentError, match="result must be TaskCompleted or TaskFailed"):
+        store.complete_activities(
+            [Completion(item=first, result=TaskScheduled(timestamp=T0, seq=9, name="x"))], now=T0
+        )
+
+    assert inbox(store, "i1", now=at(1)) == []
+    assert store.renew_activity(first, now=at(1), lease=SHORT).seq == 1

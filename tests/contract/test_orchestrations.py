@@ -17,7 +17,7 @@ from durable._store.protocol import (
     OrchestrationWorkItem,
     Store,
 )
-from durable.errors import LeaseLostError, PayloadError
+from durable.errors import InvalidArgumentError, LeaseLostError, PayloadError
 from tests.contract.helpers import (
     LEASE,
     T0,
@@ -276,3 +276,34 @@ def _everything(item: OrchestrationWorkItem, **fields: object) -> EpisodeCommit:
         clear_inbox=True,
         **fields,
     )
+
+
+def test_take_orchestrations_locks_up_to_limit_instances_oldest_message_first(
+    store: Store,
+) -> None:
+    for instance_id, visible in (("late", at(3)), ("early", at(1)), ("middle", at(2))):
+        create(store, instance_id, visible_at=visible)
+    send(store, "early", "second", visible_at=at(1))
+
+    taken = store.take_orchestrations(now=at(5), lease=LEASE, owner="w1", limit=2)
+
+    assert [item.instance.instance_id for item in taken] == ["early", "middle"]
+    assert [len(item.messages) for item in taken] == [2, 1]
+    assert taken[0].lock_token != taken[1].lock_token
+    assert all(item.locked_until == at(5) + LEASE for item in taken)
+    (rest,) = store.take_orchestrations(now=at(5), lease=LEASE, owner="w2", limit=5)
+    assert rest.instance.instance_id == "late"
+    assert store.take_orchestrations(now=at(5), lease=LEASE, owner="w2", limit=5) == ()
+    store.commit_episode(taken[1], episode(taken[1]))  # each lease is a real one
+
+
+@pytest.mark.parametrize("limit", [0, -2, False])
+def test_take_orchestrations_rejects_a_limit_that_is_not_a_positive_int(
+    store: Store, limit: int
+) -> None:
+    create(store)
+
+    with pytest.raises(InvalidArgumentError, match="limit must be a positive int"):
+        store.take_orchestrations(now=T0, lease=LEASE, owner="w1", limit=limit)
+
+    assert take(store).instance.instance_id == "i1"

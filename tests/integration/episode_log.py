@@ -2,9 +2,9 @@
 
 A worker subprocess wraps its store with `log_episodes`; the test then checks
 that every episode of an instance started from exactly the history length the
-previous one left behind (no lost or doubled commit). Episodes are committed by
-`commit_episode` and, as continuations, inside `complete_activity`: both are
-logged, after their transaction succeeded.
+previous one left behind (no lost or doubled commit). The worker commits
+episodes with `commit_episodes` and, as continuations, inside
+`complete_activities`: both are logged, after their transaction succeeded.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from durable._store.protocol import Continuation, Store
 
 __all__ = ["log_episodes"]
@@ -21,7 +23,7 @@ __all__ = ["log_episodes"]
 
 def log_episodes(store: Store, log_path: Path) -> None:
     """Wrap `store` so that it appends each committed episode to `log_path`."""
-    commit_episode, complete_activity = store.commit_episode, store.complete_activity
+    commit_episodes, complete_activities = store.commit_episodes, store.complete_activities
 
     def log(item: Any, episode_commit: Any) -> None:
         record = {
@@ -33,25 +35,32 @@ def log_episodes(store: Store, log_path: Path) -> None:
         with log_path.open("a") as sink:
             sink.write(json.dumps(record) + "\n")
 
-    def logged_commit(item: Any, episode_commit: Any, **options: Any) -> Any:
-        leased = commit_episode(item, episode_commit, **options)
-        log(item, episode_commit)
-        return leased
+    def logged_commits(writes: Any) -> Any:
+        outcomes = commit_episodes(writes)
+        for write, outcome in zip(writes, outcomes, strict=True):
+            if outcome.error is None:
+                log(write.item, write.commit)
+        return outcomes
 
-    def logged_completion(item: Any, result: Any, *, then: Any = None, **options: Any) -> Any:
-        if then is None:
-            return complete_activity(item, result, **options)
-        ran: list[tuple[Any, Any]] = []
+    def logged_completions(completions: Any, **options: Any) -> Any:
+        ran: list[list[tuple[Any, Any]]] = [[] for _ in completions]
 
-        def episode(work: Any, history: Any) -> Any:
-            ran.append((work, then.episode(work, history)))
-            return ran[-1][1]
+        def logged(then: Any, into: list[tuple[Any, Any]]) -> Continuation:
+            def episode(work: Any, history: Any) -> Any:
+                into.append((work, then.episode(work, history)))
+                return into[-1][1]
 
-        continuation = Continuation(claim=then.claim, episode=episode)
-        leased = complete_activity(item, result, then=continuation, **options)
-        if ran:
-            log(*ran[-1])
-        return leased
+            return Continuation(claim=then.claim, episode=episode)
 
-    store.commit_episode = logged_commit  # type: ignore[method-assign]
-    store.complete_activity = logged_completion  # type: ignore[method-assign]
+        wrapped = [
+            each if each.then is None else attrs.evolve(each, then=logged(each.then, into))
+            for each, into in zip(completions, ran, strict=True)
+        ]
+        outcomes = complete_activities(wrapped, **options)
+        for outcome, episodes in zip(outcomes, ran, strict=True):
+            if episodes and outcome.error is None:
+                log(*episodes[-1])
+        return outcomes
+
+    store.commit_episodes = logged_commits  # type: ignore[method-assign]
+    store.complete_activities = logged_completions  # type: ignore[method-assign]

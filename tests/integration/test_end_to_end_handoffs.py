@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+import attrs
 import pytest
 
 from durable import App, Client, OrchestrationContext, RuntimeStatus, Worker
@@ -50,32 +51,39 @@ class Recorder:
         self.store = store
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        for name in ("take_orchestration", "take_activity", "take_activities"):
+        for name in ("take_orchestrations", "take_activities"):
             setattr(store, name, self._counted(name, getattr(store, name)))
-        commit, complete = store.commit_episode, store.complete_activity
+        commit, complete = store.commit_episodes, store.complete_activities
 
-        def commit_episode(item: OrchestrationWorkItem, value: EpisodeCommit, **kw: Any) -> Any:
-            leased = commit(item, value, **kw)
-            self._count("commit_episode", leased=len(leased))
-            return leased
+        def commit_episodes(writes: Any) -> Any:
+            outcomes = commit(writes)
+            for outcome in outcomes:
+                self._count("commit_episode", leased=len(outcome.leased))
+            return outcomes
 
-        def complete_activity(item: Any, result: Any, *, then: Any = None, **kw: Any) -> Any:
-            ran: list[bool] = []
-            if then is not None:
-                inner = then.episode
+        def complete_activities(completions: Any, **kw: Any) -> Any:
+            ran = [False] * len(completions)
 
+            def watched(then: Any, index: int) -> Continuation:
                 def episode(work: OrchestrationWorkItem, history: Any) -> EpisodeCommit:
-                    ran.append(True)
-                    return inner(work, history)
+                    ran[index] = True
+                    return then.episode(work, history)  # type: ignore[no-any-return]
 
-                then = Continuation(claim=then.claim, episode=episode)
-            leased = complete(item, result, then=then, **kw)
-            kind = "continued" if ran else "offered" if then is not None else "plain"
-            self._count(f"complete_activity {kind}", leased=len(leased))
-            return leased
+                return Continuation(claim=then.claim, episode=episode)
 
-        store.commit_episode = commit_episode  # type: ignore[method-assign]
-        store.complete_activity = complete_activity  # type: ignore[method-assign]
+            wrapped = [
+                each if each.then is None else attrs.evolve(each, then=watched(each.then, index))
+                for index, each in enumerate(completions)
+            ]
+            outcomes = complete(wrapped, **kw)
+            self._count("complete_activities")
+            for index, (each, outcome) in enumerate(zip(wrapped, outcomes, strict=True)):
+                kind = "continued" if ran[index] else "offered" if each.then else "plain"
+                self._count(f"complete_activity {kind}", leased=len(outcome.leased))
+            return outcomes
+
+        store.commit_episodes = commit_episodes  # type: ignore[method-assign]
+        store.complete_activities = complete_activities  # type: ignore[method-assign]
 
     def _counted(self, name: str, method: Any) -> Any:
         def counted(**kw: Any) -> Any:
@@ -115,11 +123,11 @@ def test_a_chain_step_is_one_store_write(store: Store) -> None:
     calls = run(store, chain, 50).calls
 
     assert calls["output"] == 50
-    assert calls["take_orchestration took"] == 1  # the start
+    assert calls["take_orchestrations took"] == 1  # the start
     assert calls["commit_episode"] == 1  # the first episode; the rest are continuations
     assert calls["complete_activity continued"] == 50
     assert calls["complete_activity plain"] == calls["complete_activity offered"] == 0
-    assert calls["take_activity took"] == calls["take_activities took"] == 0
+    assert calls["take_activities took"] == 0
     assert calls["leased"] == 50  # every task was handed over as it was created
     assert calls["episodes"] == 51
 

@@ -354,11 +354,11 @@ class HiccupStore(MemoryStore):
 
     failures = 0
 
-    def take_orchestration(self, **kwargs: Any) -> Any:
+    def take_orchestrations(self, **kwargs: Any) -> Any:
         if self.failures == 0:
             self.failures += 1
             raise StoreError("the disk hiccuped")
-        return super().take_orchestration(**kwargs)
+        return super().take_orchestrations(**kwargs)
 
 
 def test_worker_survives_a_store_error_while_taking_work(caplog: pytest.LogCaptureFixture) -> None:

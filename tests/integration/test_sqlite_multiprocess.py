@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from durable import Client, RuntimeStatus
 from durable._engine.replay import replay
@@ -35,8 +37,22 @@ def _workload() -> ModuleType:
 workload = _workload()
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    """Kill every worker a test spawned, even when it failed before waiting for them."""
+    yield
+    for process in _SPAWNED:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    _SPAWNED.clear()
+
+
 def _spawn(tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [
             sys.executable,
             str(WORKLOAD_PATH),
@@ -48,6 +64,8 @@ def _spawn(tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    _SPAWNED.append(process)
+    return process
 
 
 def _start_instances(
