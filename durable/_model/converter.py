@@ -23,6 +23,8 @@ from cattrs.preconf.json import make_converter
 from durable._model.events import EVENT_TYPES, HistoryEvent, JSONValue
 from durable.errors import PayloadError
 
+_DECODER = json.JSONDecoder()
+
 __all__ = ["PayloadConverter", "default_converter"]
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -40,6 +42,9 @@ class PayloadConverter:
                 klass, self._converter, _cattrs_omit_if_default=True, timestamp=override()
             )
             for klass in EVENT_TYPES.values()
+        }
+        self._event_structure = {
+            klass: self._converter.get_structure_hook(klass) for klass in EVENT_TYPES.values()
         }
 
     @property
@@ -92,13 +97,18 @@ class PayloadConverter:
 
     def event_from_json(self, data: dict[str, JSONValue]) -> HistoryEvent:
         """The history event a JSON form describes; fails naming the type tag."""
-        tag = data.get("type") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise PayloadError(f"unknown history event type {None!r}")
+        return self._event_from_fields(dict(data))
+
+    def _event_from_fields(self, fields: dict[str, JSONValue]) -> HistoryEvent:
+        """`event_from_json` of a dict the caller gives up (its type tag is popped)."""
+        tag = fields.pop("type", None)
         klass = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
         if klass is None:
             raise PayloadError(f"unknown history event type {tag!r}")
-        fields = {key: value for key, value in data.items() if key != "type"}
         try:
-            return self._converter.structure(fields, klass)
+            return self._event_structure[klass](fields, klass)  # type: ignore[no-any-return]
         except Exception as error:
             detail = "; ".join(cattrs.transform_error(error)) if _is_cattrs(error) else str(error)
             raise PayloadError(f"invalid {tag} event: {detail}") from error
@@ -116,8 +126,16 @@ class PayloadConverter:
         return self.dumps(self.event_to_json(event))
 
     def load_event(self, text: str) -> HistoryEvent:
-        """The history event of JSON text."""
-        return self.event_from_json(json.loads(text))
+        """The history event of JSON text (as `dump_event` writes it: compact, one object)."""
+        try:
+            data, end = _DECODER.raw_decode(text)
+        except (json.JSONDecodeError, TypeError):
+            data, end = None, -1
+        if end != len(text):  # not what dump_event writes: let json.loads say what is wrong
+            data = json.loads(text)
+        if not isinstance(data, dict):
+            raise PayloadError(f"unknown history event type {None!r}")
+        return self._event_from_fields(data)
 
 
 def _check_json(value: Any, what: str, root_type: str) -> None:
@@ -148,6 +166,10 @@ def _check_json(value: Any, what: str, root_type: str) -> None:
 
 
 def _structure_datetime(value: Any, _: Any) -> datetime:
+    if type(value) is str:  # the stored form: ISO 8601 in UTC, parsed without a detour
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:
+            return parsed
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):

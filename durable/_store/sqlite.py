@@ -253,8 +253,9 @@ class SQLiteStore:
         with self._read() as db:
             if _status(db, instance_id) is None:
                 raise InstanceNotFoundError(instance_id)
-            rows = db.execute(q.SELECT_HISTORY, {"instance_id": instance_id}).fetchall()
-        return [self._rows.to_event(row["event"]) for row in rows]
+            texts = _column(db, q.SELECT_HISTORY, {"instance_id": instance_id})
+        load = self._rows.to_event
+        return [load(text) for text in texts]
 
     def send_message(self, message: NewMessage) -> None:
         """See `Store.send_message`."""
@@ -636,8 +637,8 @@ class SQLiteStore:
         work = self._lock_instance(db, instance_id, now=now, lease=claim.lease, owner=claim.owner)
 
         def stored_history() -> list[HistoryEvent]:
-            rows = db.execute(q.SELECT_HISTORY, {"instance_id": instance_id}).fetchall()
-            return [self._rows.to_event(row["event"]) for row in rows]
+            texts = _column(db, q.SELECT_HISTORY, {"instance_id": instance_id})
+            return [self._rows.to_event(text) for text in texts]
 
         commit = then.episode(work, stored_history)
         prepared = self._prepare(instance_id, commit)
@@ -736,6 +737,13 @@ def _check_lock(db: sqlite3.Connection, instance_id: str, lock_token: str) -> No
             f"the lease on instance {instance_id!r} was lost (another worker took it over "
             "after it expired, or it was released); the episode was not committed"
         )
+
+
+def _column(db: sqlite3.Connection, query: str, params: dict[str, Any]) -> list[Any]:
+    """The first column of every row: plain tuples, not `sqlite3.Row`s (a long history)."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return [row[0] for row in cursor.execute(query, params).fetchall()]
 
 
 def _is_free(db: sqlite3.Connection, instance_id: str, now: datetime) -> bool:
