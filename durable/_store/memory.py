@@ -37,6 +37,7 @@ from durable._store._memory_rows import (
     matches,
     sort_key,
 )
+from durable._store.one_at_a_time import OneAtATime
 from durable._store.protocol import (
     ActivityWorkItem,
     Claim,
@@ -89,7 +90,7 @@ class _Prepared:
     rewinds: list[tuple[InstanceRow, str, int, str]] = attrs.field(factory=list)
 
 
-class MemoryStore:
+class MemoryStore(OneAtATime):
     """A `Store` kept in memory: thread-safe, JSON-faithful, driven by passed-in times."""
 
     def __init__(self, *, converter: PayloadConverter | None = None) -> None:
@@ -188,13 +189,6 @@ class MemoryStore:
 
     # -- orchestrations ---------------------------------------------------------
 
-    def take_orchestration(
-        self, *, now: datetime, lease: timedelta, owner: str
-    ) -> OrchestrationWorkItem | None:
-        """Lock the unlocked instance whose oldest visible message is oldest; see `Store`."""
-        taken = self.take_orchestrations(now=now, lease=lease, owner=owner, limit=1)
-        return taken[0] if taken else None
-
     def take_orchestrations(
         self, *, now: datetime, lease: timedelta, owner: str, limit: int
     ) -> tuple[OrchestrationWorkItem, ...]:
@@ -212,15 +206,6 @@ class MemoryStore:
             return tuple(
                 self._lock_instance(row, now=now, lease=lease, owner=owner) for _, row in chosen
             )
-
-    def commit_episode(
-        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
-    ) -> tuple[ActivityWorkItem, ...]:
-        """Apply `commit` atomically and release the instance; see `Store`."""
-        (done,) = self.commit_episodes([EpisodeWrite(item=item, commit=commit, claim=claim)])
-        if done.error is not None:
-            raise done.error
-        return done.leased
 
     def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
         """Each write in turn, under one hold of the lock; see `Store`."""
@@ -253,13 +238,6 @@ class MemoryStore:
 
     # -- activities -------------------------------------------------------------
 
-    def take_activity(
-        self, *, now: datetime, lease: timedelta, owner: str
-    ) -> ActivityWorkItem | None:
-        """Lease the oldest visible task, unleased or with a lapsed lease; see `Store`."""
-        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
-        return taken[0] if taken else None
-
     def take_activities(
         self, *, now: datetime, lease: timedelta, owner: str, limit: int
     ) -> tuple[ActivityWorkItem, ...]:
@@ -283,22 +261,6 @@ class MemoryStore:
                 )
             task.locked_until = now + lease
         return attrs.evolve(item, locked_until=now + lease)
-
-    def complete_activity(
-        self,
-        item: ActivityWorkItem,
-        result: HistoryEvent,
-        *,
-        now: datetime,
-        then: Continuation | None = None,
-    ) -> tuple[ActivityWorkItem, ...]:
-        """Delete the task and deliver `result` to an unfinished instance; see `Store`."""
-        (done,) = self.complete_activities(
-            [Completion(item=item, result=result, then=then)], now=now
-        )
-        if done.error is not None:
-            raise done.error
-        return done.leased
 
     def complete_activities(
         self, completions: Sequence[Completion], *, now: datetime

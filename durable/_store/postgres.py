@@ -56,6 +56,7 @@ from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus
 from durable._store import postgres_queries as q
 from durable._store._memory_rows import finished_action
+from durable._store.one_at_a_time import OneAtATime
 from durable._store.postgres_connections import Cursor, Database, Listener
 from durable._store.postgres_schema import (
     DEFAULT_SCHEMA,
@@ -118,7 +119,7 @@ def _accepts_messages(status: RuntimeStatus | None) -> bool:
     return status is not None and not status.is_terminal
 
 
-class PostgresStore:
+class PostgresStore(OneAtATime):
     """A `Store` in a PostgreSQL database, shared by workers in many processes on many machines.
 
     Args:
@@ -569,13 +570,6 @@ class PostgresStore:
 
     # -- activity work -------------------------------------------------------------
 
-    def take_activity(
-        self, *, now: datetime, lease: timedelta, owner: str
-    ) -> ActivityWorkItem | None:
-        """See `Store.take_activity`."""
-        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
-        return taken[0] if taken else None
-
     def take_activities(
         self, *, now: datetime, lease: timedelta, owner: str, limit: int
     ) -> tuple[ActivityWorkItem, ...]:
@@ -615,21 +609,6 @@ class PostgresStore:
                 f"{item.instance_id!r}) was lost: another worker took it over or it was delivered"
             )
         return attrs.evolve(item, locked_until=locked_until)
-
-    def complete_activity(
-        self,
-        item: ActivityWorkItem,
-        result: HistoryEvent,
-        *,
-        now: datetime,
-        then: Continuation | None = None,
-    ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.complete_activity` and `complete_activities`."""
-        completion = Completion(item=item, result=result, then=then)
-        (done,) = self.complete_activities([completion], now=now)
-        if done.error is not None:
-            raise done.error
-        return done.leased
 
     def complete_activities(
         self, completions: Sequence[Completion], *, now: datetime

@@ -51,6 +51,7 @@ from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus
 from durable._store import sqlite_queries as q
 from durable._store._memory_rows import finished_action
+from durable._store.one_at_a_time import OneAtATime
 from durable._store.protocol import (
     ActivityWorkItem,
     ChildRewind,
@@ -105,7 +106,7 @@ def _new_token(owner: str) -> str:
     return f"{owner}:{uuid4().hex}"
 
 
-class SQLiteStore:
+class SQLiteStore(OneAtATime):
     """A `Store` in one SQLite database file (WAL mode), shared by threads and processes.
 
     Args:
@@ -307,13 +308,6 @@ class SQLiteStore:
 
     # -- orchestration work ----------------------------------------------------
 
-    def take_orchestration(
-        self, *, now: datetime, lease: timedelta, owner: str
-    ) -> OrchestrationWorkItem | None:
-        """See `Store.take_orchestration`."""
-        taken = self.take_orchestrations(now=now, lease=lease, owner=owner, limit=1)
-        return taken[0] if taken else None
-
     def take_orchestrations(
         self, *, now: datetime, lease: timedelta, owner: str, limit: int
     ) -> tuple[OrchestrationWorkItem, ...]:
@@ -336,15 +330,6 @@ class SQLiteStore:
                     self._lock_instance(db, instance_id, now=now, lease=lease, owner=owner)
                 )
         return tuple(taken)
-
-    def commit_episode(
-        self, item: OrchestrationWorkItem, commit: EpisodeCommit, *, claim: Claim | None = None
-    ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.commit_episode` and `EpisodeCommit`."""
-        (done,) = self.commit_episodes([EpisodeWrite(item=item, commit=commit, claim=claim)])
-        if done.error is not None:
-            raise done.error
-        return done.leased
 
     def commit_episodes(self, writes: Sequence[EpisodeWrite]) -> tuple[Handover, ...]:
         """See `Store.commit_episodes`: all in one transaction.
@@ -525,13 +510,6 @@ class SQLiteStore:
 
     # -- activity work ---------------------------------------------------------
 
-    def take_activity(
-        self, *, now: datetime, lease: timedelta, owner: str
-    ) -> ActivityWorkItem | None:
-        """See `Store.take_activity`."""
-        taken = self.take_activities(now=now, lease=lease, owner=owner, limit=1)
-        return taken[0] if taken else None
-
     def take_activities(
         self, *, now: datetime, lease: timedelta, owner: str, limit: int
     ) -> tuple[ActivityWorkItem, ...]:
@@ -571,22 +549,6 @@ class SQLiteStore:
                 f"{item.instance_id!r}) was lost: another worker took it over or it was delivered"
             )
         return attrs.evolve(item, locked_until=locked_until)
-
-    def complete_activity(
-        self,
-        item: ActivityWorkItem,
-        result: HistoryEvent,
-        *,
-        now: datetime,
-        then: Continuation | None = None,
-    ) -> tuple[ActivityWorkItem, ...]:
-        """See `Store.complete_activity` and `complete_activities`."""
-        (done,) = self.complete_activities(
-            [Completion(item=item, result=result, then=then)], now=now
-        )
-        if done.error is not None:
-            raise done.error
-        return done.leased
 
     def complete_activities(
         self, completions: Sequence[Completion], *, now: datetime
