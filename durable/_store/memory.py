@@ -43,6 +43,7 @@ from durable._store.protocol import (
     Claim,
     Completion,
     Continuation,
+    Delivery,
     EpisodeCommit,
     EpisodeWrite,
     Handover,
@@ -244,9 +245,16 @@ class MemoryStore(OneAtATime):
         """Lease up to `limit` of the oldest takeable tasks; see `Store`."""
         check_limit(limit)
         with self._lock:
-            ready = [task for task in self._tasks.values() if task.due <= now]
-            chosen = heapq.nsmallest(limit, ready, key=lambda task: (task.visible_at, task.id))
-            return tuple(self._lease_task(task, now, lease, owner) for task in chosen)
+            return self._take_tasks(Claim(owner=owner, now=now, lease=lease, activities=limit))
+
+    def _take_tasks(self, claim: Claim) -> tuple[ActivityWorkItem, ...]:
+        """Lease the oldest takeable tasks as `claim` says (with the lock held)."""
+        now = claim.now
+        ready = [task for task in self._tasks.values() if task.due <= now]
+        chosen = heapq.nsmallest(
+            claim.activities, ready, key=lambda task: (task.visible_at, task.id)
+        )
+        return tuple(self._lease_task(task, now, claim.lease, claim.owner) for task in chosen)
 
     def renew_activity(
         self, item: ActivityWorkItem, *, now: datetime, lease: timedelta
@@ -263,17 +271,19 @@ class MemoryStore(OneAtATime):
         return attrs.evolve(item, locked_until=now + lease)
 
     def complete_activities(
-        self, completions: Sequence[Completion], *, now: datetime
-    ) -> tuple[Handover, ...]:
-        """Each completion in turn, under one hold of the lock; see `Store`."""
+        self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
+    ) -> Delivery:
+        """Each completion in turn, then the take, under one hold of the lock; see `Store`."""
         messages = [completion_message(completion, now) for completion in completions]
         texts = [self._codec.dump_event(message.event) for message in messages]
         try:
             with self._lock:
-                return tuple(
+                handovers = tuple(
                     self._complete(completion, text, now)
                     for completion, text in zip(completions, texts, strict=True)
                 )
+                taken = () if take is None else self._take_tasks(take)
+                return Delivery(handovers=handovers, taken=taken)
         finally:
             self._notify()
 

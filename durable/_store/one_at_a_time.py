@@ -19,6 +19,7 @@ from durable._store.protocol import (
     Claim,
     Completion,
     Continuation,
+    Delivery,
     EpisodeCommit,
     EpisodeWrite,
     Handover,
@@ -49,8 +50,8 @@ class OneAtATime(ABC):
 
     @abstractmethod
     def complete_activities(
-        self, completions: Sequence[Completion], *, now: datetime
-    ) -> tuple[Handover, ...]:
+        self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
+    ) -> Delivery:
         """See `Store.complete_activities`."""
 
     def take_orchestration(
@@ -86,7 +87,7 @@ class OneAtATime(ABC):
     ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.complete_activity`; raises what its continuation raised."""
         completion = Completion(item=item, result=result, then=then)
-        (done,) = self.complete_activities([completion], now=now)
+        (done,) = self.complete_activities([completion], now=now).handovers
         if done.error is not None:
             raise done.error
         return done.leased

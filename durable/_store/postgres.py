@@ -70,6 +70,7 @@ from durable._store.protocol import (
     Claim,
     Completion,
     Continuation,
+    Delivery,
     EpisodeCommit,
     EpisodeWrite,
     Handover,
@@ -575,17 +576,22 @@ class PostgresStore(OneAtATime):
     ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.take_activities`."""
         _check_lease(lease)
-        locked_until = now + lease
+        claim = Claim(owner=owner, now=now, lease=lease, activities=check_limit(limit))
+        return self._db.run(lambda cursor: self._take_tasks(cursor, claim), transaction=False)
+
+    def _take_tasks(self, cursor: Cursor, claim: Claim) -> tuple[ActivityWorkItem, ...]:
+        """Lease the oldest takeable tasks as `claim` says, in one statement."""
+        locked_until = claim.now + claim.lease
         params = {
-            "now": q.to_us(now),
-            "limit": check_limit(limit),
-            "lock_tokens": [_new_token(owner) for _ in range(limit)],
+            "now": q.to_us(claim.now),
+            "limit": claim.activities,
+            "lock_tokens": [_new_token(claim.owner) for _ in range(claim.activities)],
             "locked_until": q.to_us(locked_until),
         }
-        rows = sorted(self._all(q.TAKE_ACTIVITIES, params), key=lambda row: row["n"])
+        rows = cursor.execute(self._sql(q.TAKE_ACTIVITIES), params).fetchall()
         return tuple(
             self._rows.to_activity(row, lock_token=row["lock_token"], locked_until=locked_until)
-            for row in rows
+            for row in sorted(rows, key=lambda row: row["n"])
         )
 
     def renew_activity(
@@ -611,8 +617,8 @@ class PostgresStore(OneAtATime):
         return attrs.evolve(item, locked_until=locked_until)
 
     def complete_activities(
-        self, completions: Sequence[Completion], *, now: datetime
-    ) -> tuple[Handover, ...]:
+        self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
+    ) -> Delivery:
         """See `Store.complete_activities`.
 
         The first result delivered wins, even one whose lease has run out:
@@ -633,13 +639,18 @@ class PostgresStore(OneAtATime):
         ]
         order = sorted(range(len(completions)), key=lambda at: completions[at].item.instance_id)
 
-        def work(cursor: Cursor) -> dict[int, tuple[bool, Handover]]:
-            return {at: self._complete(cursor, completions[at], params[at], now) for at in order}
+        def work(
+            cursor: Cursor,
+        ) -> tuple[dict[int, tuple[bool, Handover]], tuple[ActivityWorkItem, ...]]:
+            done = {at: self._complete(cursor, completions[at], params[at], now) for at in order}
+            taken = () if take is None or not take.activities else self._take_tasks(cursor, take)
+            return done, taken
 
-        outcomes = self._db.run(work)
+        outcomes, taken = self._db.run(work)
         if any(delivered for delivered, _ in outcomes.values()):
             self._notify()
-        return tuple(outcomes[at][1] for at in range(len(completions)))
+        handovers = tuple(outcomes[at][1] for at in range(len(completions)))
+        return Delivery(handovers=handovers, taken=taken)
 
     def _complete(
         self, cursor: Cursor, completion: Completion, params: dict[str, Any], now: datetime

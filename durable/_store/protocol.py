@@ -61,6 +61,7 @@ __all__ = [
     "Claim",
     "Completion",
     "Continuation",
+    "Delivery",
     "EpisodeCommit",
     "EpisodeWrite",
     "Handover",
@@ -302,6 +303,19 @@ class Handover:
 
     leased: tuple[ActivityWorkItem, ...] = ()
     error: Exception | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """What `complete_activities` did.
+
+    Attributes:
+        handovers: one per completion, in order.
+        taken: the tasks its `take` claim leased after the completions.
+    """
+
+    handovers: tuple[Handover, ...]
+    taken: tuple[ActivityWorkItem, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -554,12 +568,14 @@ class Store(Protocol):
         ...
 
     def complete_activities(
-        self, completions: Sequence[Completion], *, now: datetime
-    ) -> tuple[Handover, ...]:
+        self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
+    ) -> Delivery:
         """`complete_activity` for each completion in turn, all in one transaction.
 
         A continuation that raises does not stop the others: its error is in its
-        `Handover`, as `complete_activity` would have raised it.
+        `Handover`, as `complete_activity` would have raised it. With `take`,
+        the same transaction then leases up to `take.activities` visible tasks
+        to `take.owner`, as `take_activities` would.
         """
         ...
 

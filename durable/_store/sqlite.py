@@ -58,6 +58,7 @@ from durable._store.protocol import (
     Claim,
     Completion,
     Continuation,
+    Delivery,
     EpisodeCommit,
     EpisodeWrite,
     Handover,
@@ -515,19 +516,24 @@ class SQLiteStore(OneAtATime):
     ) -> tuple[ActivityWorkItem, ...]:
         """See `Store.take_activities`."""
         _check_lease(lease)
-        pick = {"now": q.to_us(now), "limit": check_limit(limit)}
+        claim = Claim(owner=owner, now=now, lease=lease, activities=check_limit(limit))
         with self._read() as db:
-            if db.execute(q.PICK_ACTIVITIES, {**pick, "limit": 1}).fetchone() is None:
+            pick = {"now": q.to_us(now), "limit": 1}
+            if db.execute(q.PICK_ACTIVITIES, pick).fetchone() is None:
                 return ()
-        locked_until = now + lease
-        taken = []
         with self._write() as db:
-            for row in db.execute(q.PICK_ACTIVITIES, pick).fetchall():
-                token = _new_token(owner)
-                lease_row = {"id": row["id"], "lock_token": token}
-                db.execute(q.LEASE_TASK, {**lease_row, "locked_until": q.to_us(locked_until)})
-                item = self._rows.to_activity(row, lock_token=token, locked_until=locked_until)
-                taken.append(item)
+            return self._take_tasks(db, claim)
+
+    def _take_tasks(self, db: sqlite3.Connection, claim: Claim) -> tuple[ActivityWorkItem, ...]:
+        """Lease the oldest takeable tasks as `claim` says (inside a write transaction)."""
+        locked_until = claim.now + claim.lease
+        pick = {"now": q.to_us(claim.now), "limit": claim.activities}
+        taken = []
+        for row in db.execute(q.PICK_ACTIVITIES, pick).fetchall():
+            token = _new_token(claim.owner)
+            lease_row = {"id": row["id"], "lock_token": token}
+            db.execute(q.LEASE_TASK, {**lease_row, "locked_until": q.to_us(locked_until)})
+            taken.append(self._rows.to_activity(row, lock_token=token, locked_until=locked_until))
         return tuple(taken)
 
     def renew_activity(
@@ -551,8 +557,8 @@ class SQLiteStore(OneAtATime):
         return attrs.evolve(item, locked_until=locked_until)
 
     def complete_activities(
-        self, completions: Sequence[Completion], *, now: datetime
-    ) -> tuple[Handover, ...]:
+        self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
+    ) -> Delivery:
         """See `Store.complete_activities`.
 
         The first result delivered wins, even one whose lease has run out:
@@ -566,9 +572,10 @@ class SQLiteStore(OneAtATime):
                 self._complete(db, completion, message, now)
                 for completion, message in zip(completions, messages, strict=True)
             ]
+            taken = () if take is None or not take.activities else self._take_tasks(db, take)
         if any(delivered for delivered, _ in outcomes):
             self._notify()
-        return tuple(done for _, done in outcomes)
+        return Delivery(handovers=tuple(done for _, done in outcomes), taken=taken)
 
     def _complete(
         self, db: sqlite3.Connection, completion: Completion, message: dict[str, Any], now: datetime

@@ -111,6 +111,7 @@ class Worker:
         self._episodes = Lane(max_orchestrations, self._episode)
         self._activities = Lane(max_activities, self._activity)
         self._completions = Batcher(self._deliver, self._orphaned)
+        self._releasing: set[asyncio.Future[None]] = set()
         self._commits = Batcher(self._commit_all, self._orphaned)
         self._in_store_call = threading.local()
         self._run: RunState | None = None
@@ -480,14 +481,17 @@ class Worker:
 
         An instance gets a continuation only if the worker is not stopping (the
         episode would be new work) and its orchestrator waits on at most one
-        activity (many results batch better in the inbox). The claims share the
-        free activity slots, the finishing activities' own slots included.
+        activity (many results batch better in the inbox). The continuations'
+        claims share the free activity slots, the finishing activities' own slots
+        included; without continuations the same transaction takes that many
+        waiting tasks instead (a fan-out's next ones), handed to the loop to start.
         """
         now = self.clock.now()
         stopping = self._state().stopping.is_set()
         cache = self.episodes.cache
         due = [not stopping and cache.awaits_one(item.instance_id) for item, _ in batch]
-        shares = _shares(self._activities.free(extra=len(batch)), sum(due))
+        slots = self._activities.free(extra=len(batch))
+        shares = _shares(slots, sum(due))
         ran: list[list[tuple[OrchestrationWorkItem, Episode]]] = [[] for _ in batch]
         completions = []
         for index, ((item, result), continues) in enumerate(zip(batch, due, strict=True)):
@@ -496,7 +500,12 @@ class Worker:
                 run = self._continuation(now, ran[index])
                 then = Continuation(claim=self._claim(now, next(shares)), episode=run)
             completions.append(Completion(item=item, result=result, then=then))
-        outcomes = self.store.complete_activities(completions, now=now)
+        take = None if any(due) else self._claim(now, slots)
+        delivery = self.store.complete_activities(completions, now=now, take=take)
+        outcomes = delivery.handovers
+        if delivery.taken:
+            self._activities.admit(len(delivery.taken))
+            self._state().call_soon(self._start_taken, delivery.taken)
         inbox_has_work = False
         for completion, outcome, episodes in zip(completions, outcomes, ran, strict=True):
             self._activities.admit(len(outcome.leased))
@@ -511,6 +520,16 @@ class Worker:
             state = self._state()
             state.call_soon(state.wakers[0].set)
         return outcomes
+
+    def _start_taken(self, taken: tuple[ActivityWorkItem, ...]) -> None:
+        """Start tasks a delivery took for this worker, or give them back if stopping (loop)."""
+        if not self._state().stopping.is_set():
+            for item in taken:
+                self._activities.start(item)
+            return
+        releasing = asyncio.ensure_future(self._start_activities(taken))
+        self._releasing.add(releasing)  # a reference until it is done
+        releasing.add_done_callback(self._releasing.discard)
 
     def _continuation(
         self, now: datetime, ran: list[tuple[OrchestrationWorkItem, Episode]]

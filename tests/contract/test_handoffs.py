@@ -19,6 +19,7 @@ from durable._store.protocol import (
     Completion,
     Continuation,
     EpisodeCommit,
+    Handover,
     NewActivityTask,
     OrchestrationWorkItem,
     Store,
@@ -294,21 +295,17 @@ def test_complete_activities_applies_each_completion_in_turn(store: Store) -> No
         return TaskCompleted(timestamp=at(5), seq=seq, output=seq)
 
     recorder = Recorder(activities=tasks(3, instance_id="a"))
+    continued = Continuation(claim=claim(1, now=5), episode=recorder)
+    failing = Continuation(claim=claim(1, now=5), episode=broken)
     done = store.complete_activities(
         [
             Completion(item=a1, result=result(1)),
             Completion(item=b2, result=result(2)),  # delivered already: a no-op
-            Completion(
-                item=a2,
-                result=result(2),
-                then=Continuation(claim=claim(1, now=5), episode=recorder),
-            ),
-            Completion(
-                item=b1, result=result(1), then=Continuation(claim=claim(1, now=5), episode=broken)
-            ),
+            Completion(item=a2, result=result(2), then=continued),
+            Completion(item=b1, result=result(1), then=failing),
         ],
         now=at(5),
-    )
+    ).handovers
 
     assert [(len(each.leased), type(each.error).__name__) for each in done] == [
         (0, "NoneType"),
@@ -338,3 +335,22 @@ def test_complete_activities_rejects_a_result_that_is_not_one_before_changing_an
 
     assert inbox(store, "i1", now=at(1)) == []
     assert store.renew_activity(first, now=at(1), lease=SHORT).seq == 1
+
+
+def test_complete_activities_then_takes_waiting_tasks_in_the_same_transaction(
+    store: Store,
+) -> None:
+    first, *_ = scheduled_by_me(store, 1, 2, 3, claimed=1)
+    result = TaskCompleted(timestamp=at(5), seq=1, output=1)
+
+    delivery = store.complete_activities(
+        [Completion(item=first, result=result)], now=at(5), take=claim(1, now=5)
+    )
+
+    assert delivery.handovers == (Handover(),)
+    ((taken),) = delivery.taken
+    assert (taken.seq, taken.attempt, taken.locked_until) == (2, 1, at(15))
+    assert store.renew_activity(taken, now=at(6), lease=SHORT).seq == 2
+    assert inbox(store, "i1", now=at(6)) == [(result, at(5), "i1-x1")]
+    (rest,) = store.take_activities(now=at(6), lease=SHORT, owner="other", limit=5)
+    assert rest.seq == 3

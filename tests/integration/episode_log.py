@@ -56,11 +56,11 @@ def log_episodes(store: Store, log_path: Path) -> None:
             each if each.then is None else attrs.evolve(each, then=logged(each.then, into))
             for each, into in zip(completions, ran, strict=True)
         ]
-        outcomes = complete_activities(wrapped, **options)
-        for outcome, episodes in zip(outcomes, ran, strict=True):
+        delivery = complete_activities(wrapped, **options)
+        for outcome, episodes in zip(delivery.handovers, ran, strict=True):
             if episodes and outcome.error is None:
                 log(*episodes[-1])
-        return outcomes
+        return delivery
 
     store.commit_episodes = logged_commits  # type: ignore[method-assign]
     store.complete_activities = logged_completions  # type: ignore[method-assign]
