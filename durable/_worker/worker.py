@@ -400,17 +400,10 @@ class Worker:
                 self._wake_for(episode.commit, write.claim.activities)
         return outcomes
 
-    def _claim(self, now: datetime, activities: int | None = None) -> Claim:
-        """Tasks to lease to this worker as they are created (I/O thread).
-
-        `activities`, or as many as the activity lane has free slots; none once
-        the worker is stopping.
-        """
-        if self._state().stopping.is_set():
-            activities = 0
-        elif activities is None:
-            activities = self._activities.free()
-        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=activities)
+    def _claim(self, now: datetime, activities: int) -> Claim:
+        """`activities` tasks to lease to this worker as they are created; none once stopping."""
+        count = 0 if self._state().stopping.is_set() else activities
+        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=count)
 
     async def _start_activities(self, leased: tuple[ActivityWorkItem, ...]) -> None:
         """Run tasks the store leased to this worker, or give them back if it is stopping."""
