@@ -77,7 +77,7 @@ class Recorder:
             ]
             delivery = complete(wrapped, **kw)
             self._count("complete_activities")
-            self.calls["taken by deliveries"] += len(delivery.taken)
+            self._count("taken by deliveries", amount=len(delivery.taken))
             for index, (each, outcome) in enumerate(zip(wrapped, delivery.handovers, strict=True)):
                 kind = "continued" if ran[index] else "offered" if each.then else "plain"
                 self._count(f"complete_activity {kind}", leased=len(outcome.leased))
@@ -95,9 +95,9 @@ class Recorder:
 
         return counted
 
-    def _count(self, name: str, *, leased: int = 0) -> None:
+    def _count(self, name: str, *, amount: int = 1, leased: int = 0) -> None:
         with self._lock:
-            self.calls[name] += 1
+            self.calls[name] += amount
             self.calls["leased"] += leased
 
 
