@@ -60,6 +60,11 @@ class Lane(Generic[T]):
             self.running[task] = item
         task.add_done_callback(self._done)
 
+    def carry_on(self) -> None:
+        """Count an admitted item as going on in the slot of a running task (any thread)."""
+        with self._lock:
+            self._admitted -= 1
+
     def drop(self) -> None:
         """Give up the slot of an admitted item that will not start (on the loop)."""
         with self._lock:

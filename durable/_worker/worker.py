@@ -44,13 +44,14 @@ from durable._store.protocol import (
     Store,
     StoredHistory,
 )
-from durable._worker.activities import prepare_activity
+from durable._worker.activities import ActivityCall, prepare_activity
 from durable._worker.batches import Batcher
 from durable._worker.cache import ExecutionCache
 from durable._worker.clock import Clock, SystemClock
 from durable._worker.episodes import Episode, EpisodeRunner
 from durable._worker.lanes import Lane
 from durable._worker.lifecycle import RunState, all_of, check_count
+from durable._worker.runs import ActivityRun
 from durable.errors import InvalidArgumentError, LeaseLostError
 
 __all__ = ["Worker"]
@@ -59,6 +60,7 @@ _log = logging.getLogger("durable.worker")
 _FIRST_IDLE = timedelta(milliseconds=5)
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Worker:
@@ -110,6 +112,7 @@ class Worker:
         )
         self._episodes = Lane(max_orchestrations, self._episode)
         self._activities = Lane(max_activities, self._activity)
+        self._store_gate = threading.Lock()  # held by the store call under way (see _deliver_here)
         self._completions = Batcher(self._deliver, self._orphaned)
         self._releasing: set[asyncio.Future[None]] = set()
         self._commits = Batcher(self._commit_all, self._orphaned)
@@ -136,8 +139,10 @@ class Worker:
         self._started.set()
         try:
             await asyncio.gather(
-                self._dispatch(state.wakers[0], self._episodes, self._take_episodes),
-                self._dispatch(state.wakers[1], self._activities, self._take_activities),
+                self._dispatch(state.wakers[0], self._episodes, self._take_episodes, self._release),
+                self._dispatch(
+                    state.wakers[1], self._activities, self._take_activities, self._abandon
+                ),
             )
         finally:
             remove_listener()
@@ -255,10 +260,14 @@ class Worker:
     async def _dispatch(
         self,
         wake: asyncio.Event,
-        lane: Lane[Any],
+        lane: Lane[T],
         take: Callable[[], Awaitable[Sequence[Any]]],
+        give_back: Callable[[T], Awaitable[None]],
     ) -> None:
-        """Take work into `lane` while it has free slots (`take` admits what it takes)."""
+        """Take work into `lane` while it has free slots (`take` admits what it takes).
+
+        Once stopping, `give_back` gives back the leases of work abandoned in the lane.
+        """
         state = self._state()
         idle = _FIRST_IDLE
         while not state.stopping.is_set():
@@ -278,7 +287,7 @@ class Worker:
                 continue
             await self._sleep(wake, idle)
             idle = min(idle * 2, self._poll)
-        await self._finish(lane)
+        await self._finish(lane, give_back)
 
     async def _sleep(self, wake: asyncio.Event, idle: timedelta) -> None:
         """Sleep until woken, until the store's next due time, or for `idle` at most."""
@@ -294,7 +303,7 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay.total_seconds())
 
-    async def _finish(self, lane: Lane[Any]) -> None:
+    async def _finish(self, lane: Lane[T], give_back: Callable[[T], Awaitable[None]]) -> None:
         """Let running work finish (graceful) or abandon it and give its leases back."""
         state = self._state()
         running = dict(lane.running)  # a copy: finished tasks remove themselves
@@ -306,7 +315,7 @@ class Worker:
         await asyncio.gather(*running, return_exceptions=True)
         for task, item in running.items():
             if task.cancelled():
-                await self._release(item)
+                await give_back(item)
 
     async def _release(self, item: ActivityWorkItem | OrchestrationWorkItem) -> None:
         try:
@@ -324,13 +333,18 @@ class Worker:
         """
 
         def call() -> R:
-            self._in_store_call.active = True
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self._in_store_call.active = False
+            with self._store_gate:
+                return self._own_store_call(function, *args, **kwargs)
 
         return await asyncio.get_running_loop().run_in_executor(self._state().io, call)
+
+    def _own_store_call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call `function` marked as this worker's own store call (see `_store_changed`)."""
+        self._in_store_call.active = True
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self._in_store_call.active = False
 
     def _state(self) -> RunState:
         state = self._run
@@ -412,14 +426,14 @@ class Worker:
                 self._activities.drop()
                 await self._release(item)
             else:
-                self._activities.start(item)
+                self._activities.start(ActivityRun(item))
 
     # -- activities ---------------------------------------------------------------------------
 
-    async def _take_activities(self) -> tuple[ActivityWorkItem, ...]:
+    async def _take_activities(self) -> tuple[ActivityRun, ...]:
         return await self._call(self._take_activities_now)
 
-    def _take_activities_now(self) -> tuple[ActivityWorkItem, ...]:
+    def _take_activities_now(self) -> tuple[ActivityRun, ...]:
         slots = self._activities.free()
         if not slots:
             return ()
@@ -427,16 +441,14 @@ class Worker:
             now=self.clock.now(), lease=self._lease, owner=self.worker_id, limit=slots
         )
         self._activities.admit(len(taken))
-        return taken
+        return tuple(ActivityRun(item) for item in taken)
 
-    async def _activity(self, item: ActivityWorkItem) -> None:
-        heartbeat = asyncio.create_task(self._renew(item))
+    async def _activity(self, run: ActivityRun) -> None:
+        heartbeat = asyncio.create_task(self._renew(run))
         try:
-            done = await self._perform(item)
+            item, done = await self._perform(run)
         except Exception:
-            _log.exception(
-                "could not record the result of activity %s (%s)", item.name, item.instance_id
-            )
+            _log.exception("could not record the result of activity %s", run.current)
             return
         finally:
             heartbeat.cancel()
@@ -450,8 +462,10 @@ class Worker:
             )
         await self._start_activities(done.leased)
 
-    async def _perform(self, item: ActivityWorkItem) -> Handover:
-        """Run the activity, then complete it (see `CompletionQueue`)."""
+    async def _perform(self, run: ActivityRun) -> tuple[ActivityWorkItem, Handover]:
+        """Run the activity (a chain of them, see `ActivityRun`) and deliver the last result."""
+        item = run.current
+        assert item is not None, "a run starts with a task"
         call = prepare_activity(self.app, item, self.clock.now())
         if isinstance(call, HistoryEvent):
             result = call
@@ -459,8 +473,62 @@ class Worker:
             result = await call.run_async(self.clock.now)
         else:
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._state().pool, call.run, self.clock.now)
-        return await self._completions.submit((item, result))
+            last, outcome = await loop.run_in_executor(
+                self._state().pool, self._run_sync, run, call
+            )
+            if isinstance(outcome, Handover):
+                return last, Handover(leased=run.take_leftover(), error=outcome.error)
+            item, result = last, outcome
+        return item, await self._completions.submit((item, result))
+
+    def _run_sync(
+        self, run: ActivityRun, call: ActivityCall
+    ) -> tuple[ActivityWorkItem, Handover | HistoryEvent]:
+        """Run sync activities while they chain (in a pool thread; see `ActivityRun`).
+
+        Returns the last task run with its delivery, or with its result for the
+        loop to deliver in a batch.
+        """
+        while True:
+            result = call.run(self.clock.now)
+            with run.lock:
+                item = run.current
+                assert item is not None, "a run works on a task until it delivers"
+                done = None if run.abandoned else self._deliver_here(item, result)
+                if done is None:
+                    return item, result
+                following = self._following(done)
+                run.advance(done.leased, carry_on=following is not None)
+            if following is None:
+                return item, done
+            self._activities.carry_on()
+            call = following
+
+    def _deliver_here(self, item: ActivityWorkItem, result: HistoryEvent) -> Handover | None:
+        """Deliver a chain step's result from this thread, or None to batch it via the loop.
+
+        Only a result that will run its instance's next episode at once, and only
+        while no other store call is under way: results that meet a busy I/O
+        thread go in its next batch.
+        """
+        if self._state().stopping.is_set() or not self.episodes.cache.awaits_one(item.instance_id):
+            return None
+        if not self._store_gate.acquire(blocking=False):
+            return None
+        try:
+            (done,) = self._own_store_call(self._complete_all, [(item, result)])
+        finally:
+            self._store_gate.release()
+        return done
+
+    def _following(self, done: Handover) -> ActivityCall | None:
+        """The call to make next in a chain: the one sync task `done` leased, if so."""
+        if done.error is not None or len(done.leased) != 1 or self._state().stopping.is_set():
+            return None
+        call = prepare_activity(self.app, done.leased[0], self.clock.now())
+        if isinstance(call, HistoryEvent) or call.is_async:
+            return None
+        return call
 
     async def _deliver(
         self, batch: list[tuple[ActivityWorkItem, HistoryEvent]]
@@ -518,7 +586,7 @@ class Worker:
         """Start tasks a delivery took for this worker, or give them back if stopping (loop)."""
         if not self._state().stopping.is_set():
             for item in taken:
-                self._activities.start(item)
+                self._activities.start(ActivityRun(item))
             return
         releasing = asyncio.ensure_future(self._start_activities(taken))
         self._releasing.add(releasing)  # a reference until it is done
@@ -540,16 +608,33 @@ class Worker:
             self._activities.drop()
             await self._release(item)
 
-    async def _renew(self, item: ActivityWorkItem) -> None:
+    async def _abandon(self, run: ActivityRun) -> None:
+        """Give back the leases of a run the worker stopped waiting for."""
+        try:
+            current, leftover = await self._call(run.abandon)
+        except Exception:
+            _log.exception("worker %s could not abandon %r", self.worker_id, run.current)
+            return
+        for item in (*current, *leftover):
+            if item in leftover:
+                self._activities.drop()
+            await self._release(item)
+
+    async def _renew(self, run: ActivityRun) -> None:
+        """Renew the lease on the run's current task every third of a lease."""
         interval = self._lease.total_seconds() / 3
-        current = item
         while True:
             await asyncio.sleep(interval)
+            item = run.current
+            if item is None:
+                continue
             try:
-                current = await self._call(
-                    self.store.renew_activity, current, now=self.clock.now(), lease=self._lease
+                await self._call(
+                    self.store.renew_activity, item, now=self.clock.now(), lease=self._lease
                 )
             except LeaseLostError:
+                if run.current is not item:  # it was delivered and the run went on
+                    continue
                 _log.warning("lease on activity %s (%s) was lost", item.name, item.instance_id)
                 return
             except Exception:  # the store hiccuped: try again at the next beat
