@@ -103,10 +103,12 @@ class Message:
     """An event in an instance's inbox, as taken by a worker.
 
     Attributes:
-        id: the store's id for it; ids grow in insertion order.
+        id: the store's id for it; ids grow in insertion order. None for an
+            activity result handed straight to its continuation (see
+            `Continuation`), which was never stored.
     """
 
-    id: int
+    id: int | None
     instance_id: str
     event: HistoryEvent
     visible_at: datetime

@@ -64,6 +64,7 @@ from durable._store.protocol import (
     Handover,
     InstancePage,
     InstanceQuery,
+    Message,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
@@ -351,7 +352,7 @@ class SQLiteStore(OneAtATime):
                 except LeaseLostError as lost:
                     outcomes.append(Handover(error=lost))
                     continue
-                leased = self._apply(db, instance_id, write.commit, ready, write.claim)
+                leased = self._apply(db, write.item, write.commit, ready, write.claim)
                 outcomes.append(Handover(leased=leased))
         self._notify()
         return tuple(outcomes)
@@ -369,20 +370,26 @@ class SQLiteStore(OneAtATime):
     def _apply(
         self,
         db: sqlite3.Connection,
-        instance_id: str,
+        work: OrchestrationWorkItem,
         commit: EpisodeCommit,
         prepared: _Prepared,
         claim: Claim | None,
     ) -> tuple[ActivityWorkItem, ...]:
-        """Apply a prepared commit and release the instance; the tasks leased to `claim`."""
+        """Apply a prepared commit and release the instance; the tasks leased to `claim`.
+
+        Only the columns that changed are set, so that SQLite leaves the indexes
+        on the others alone (fewer pages written per commit).
+        """
+        instance_id = work.instance.instance_id
         key = {"instance_id": instance_id}
         for message_id in commit.consumed:
             db.execute(q.DELETE_MESSAGE, {**key, "id": message_id})
         if commit.clear_inbox:
             db.execute(q.DELETE_INSTANCE_MESSAGES, key)
+        start = work.history_length
         if commit.reset_history:
             db.execute(q.DELETE_HISTORY, key)
-        (start,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+            start = 0
         events = enumerate(prepared.events, start)
         db.executemany(
             q.INSERT_HISTORY, [{**key, "position": at, "event": text} for at, text in events]
@@ -392,14 +399,16 @@ class SQLiteStore(OneAtATime):
         if claim is not None:
             leased = [self._insert_leased(db, task, claim) for task in tasks[: claim.activities]]
             tasks = tasks[claim.activities :]
-        db.executemany(q.INSERT_TASK, tasks)
+        if tasks:
+            db.executemany(q.INSERT_TASK, tasks)
         for child in prepared.children:  # before the messages, which may be addressed to them
             self._start_child(db, child, commit, parent_id=instance_id)
         for rewind in prepared.rewinds:
             self._redo_child(db, rewind, commit, parent_id=instance_id)
         for message in prepared.messages:
             _deliver(db, message, sender=instance_id)
-        db.execute(q.UPDATE_INSTANCE_AFTER_EPISODE, prepared.row)
+        same_status = commit.status == work.instance.status
+        db.execute(q.update_after_episode(status=not same_status), prepared.row)
         return tuple(leased)
 
     def _insert_leased(
@@ -565,8 +574,10 @@ class SQLiteStore(OneAtATime):
         the work was done, and the other worker's result is then a no-op.
         The result is dropped if the instance is gone or has finished. Each
         continuation runs inside a savepoint, so one that fails is undone alone.
+        A result its continuation takes is never stored as a message, so it is
+        serialized only if it goes to the inbox.
         """
-        messages = [self._rows.message(completion_message(each, now)) for each in completions]
+        messages = [completion_message(each, now) for each in completions]
         with self._write() as db:
             outcomes = [
                 self._complete(db, completion, message, now)
@@ -578,40 +589,71 @@ class SQLiteStore(OneAtATime):
         return Delivery(handovers=tuple(done for _, done in outcomes), taken=taken)
 
     def _complete(
-        self, db: sqlite3.Connection, completion: Completion, message: dict[str, Any], now: datetime
+        self, db: sqlite3.Connection, completion: Completion, message: NewMessage, now: datetime
     ) -> tuple[bool, Handover]:
         """Deliver one result (and run its continuation); whether it was delivered."""
         item, then = completion.item, completion.then
-        if db.execute(q.SELECT_TASK, {"id": item.id}).fetchone() is None:
+        if db.execute(q.DELETE_TASK, {"id": item.id}).rowcount == 0:
             return False, Handover()
-        db.execute(q.DELETE_TASK, {"id": item.id})
-        if not _deliver(db, message):
+        if then is None:
+            return _deliver(db, self._rows.message(message)), Handover()
+        row = db.execute(q.SELECT_INSTANCE_AND_LOCK, {"instance_id": item.instance_id}).fetchone()
+        if row is None or RuntimeStatus(row["status"]).is_terminal:
             return False, Handover()
-        if then is None or not _is_free(db, item.instance_id, now):
+        if not _row_is_free(row, now):
+            db.execute(q.INSERT_MESSAGE, self._rows.message(message))
             return True, Handover()
         db.execute("SAVEPOINT continuation")
         try:
-            done = Handover(leased=self._continue(db, item.instance_id, then, now))
-        except Exception as error:  # the result stays delivered
+            done = Handover(leased=self._continue(db, row, completion, then, now))
+        except Exception as error:  # the result waits in the inbox
             db.execute("ROLLBACK TO continuation")
+            db.execute(q.INSERT_MESSAGE, self._rows.message(message))
             done = Handover(error=error)
         db.execute("RELEASE continuation")
         return True, done
 
     def _continue(
-        self, db: sqlite3.Connection, instance_id: str, then: Continuation, now: datetime
+        self,
+        db: sqlite3.Connection,
+        row: sqlite3.Row,
+        completion: Completion,
+        then: Continuation,
+        now: datetime,
     ) -> tuple[ActivityWorkItem, ...]:
-        """Run and apply the instance's next episode; see `Continuation`."""
-        claim = then.claim
-        work = self._lock_instance(db, instance_id, now=now, lease=claim.lease, owner=claim.owner)
+        """Run and apply the instance's next episode; see `Continuation`.
+
+        The write transaction holds the instance, so no lease is written. The
+        result goes to the episode without a trip through the inbox: it is the
+        last of the instance's messages, after those waiting there.
+        """
+        item, claim = completion.item, then.claim
+        instance_id = item.instance_id
+        key = {"instance_id": instance_id}
+        (length,) = db.execute(q.HISTORY_LENGTH, key).fetchone()
+        waiting = db.execute(q.SELECT_VISIBLE_MESSAGES, {**key, "now": q.to_us(now)}).fetchall()
+        result = Message(
+            id=None,
+            instance_id=instance_id,
+            event=completion.result,
+            visible_at=now,
+            execution_id=item.execution_id,
+        )
+        work = OrchestrationWorkItem(
+            instance=self._rows.to_instance(row),
+            history_length=length,
+            messages=(*(self._rows.to_message(each) for each in waiting), result),
+            lock_token=claim.owner,
+            locked_until=now + claim.lease,
+        )
 
         def stored_history() -> list[HistoryEvent]:
-            texts = _column(db, q.SELECT_HISTORY, {"instance_id": instance_id})
+            texts = _column(db, q.SELECT_HISTORY, key)
             return [self._rows.to_event(text) for text in texts]
 
         commit = then.episode(work, stored_history)
         prepared = self._prepare(instance_id, commit)
-        return self._apply(db, instance_id, commit, prepared, claim)
+        return self._apply(db, work, commit, prepared, claim)
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """See `Store.release_activity`; a lease already lost is left alone."""
@@ -715,10 +757,9 @@ def _column(db: sqlite3.Connection, query: str, params: dict[str, Any]) -> list[
     return [row[0] for row in cursor.execute(query, params).fetchall()]
 
 
-def _is_free(db: sqlite3.Connection, instance_id: str, now: datetime) -> bool:
-    """Whether nobody holds an unexpired lease on the instance."""
-    params = {"instance_id": instance_id, "now": q.to_us(now)}
-    return db.execute(q.INSTANCE_IS_FREE, params).fetchone() is not None
+def _row_is_free(row: sqlite3.Row, now: datetime) -> bool:
+    """Whether nobody holds an unexpired lease on the instance of `row`."""
+    return row["lock_token"] is None or row["locked_until"] <= q.to_us(now)
 
 
 @attrs.frozen(kw_only=True)

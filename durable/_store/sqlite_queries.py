@@ -54,7 +54,6 @@ __all__ = [
     "INSERT_MESSAGE",
     "INSERT_MESSAGE_FOR_EXECUTION",
     "INSERT_TASK",
-    "INSTANCE_IS_FREE",
     "LEASE_TASK",
     "LOCK_INSTANCE",
     "NEXT_DUE_LEASED_TASK",
@@ -68,17 +67,17 @@ __all__ = [
     "REOPEN_INSTANCE",
     "SELECT_HISTORY",
     "SELECT_INSTANCE",
+    "SELECT_INSTANCE_AND_LOCK",
     "SELECT_INSTANCE_LOCK",
-    "SELECT_TASK",
     "SELECT_VISIBLE_MESSAGES",
     "UNLOCK_INSTANCE",
-    "UPDATE_INSTANCE_AFTER_EPISODE",
     "Rows",
     "from_us",
     "instance_filter",
     "purge_candidates",
     "select_instances",
     "to_us",
+    "update_after_episode",
 ]
 
 # -- instances ---------------------------------------------------------------
@@ -90,6 +89,11 @@ _INSTANCE_COLUMNS = """
 """
 
 SELECT_INSTANCE = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id = :instance_id"
+
+SELECT_INSTANCE_AND_LOCK = f"""
+    SELECT {_INSTANCE_COLUMNS}, lock_token, locked_until FROM instances
+    WHERE instance_id = :instance_id
+"""
 
 SELECT_INSTANCE_LOCK = """
     SELECT status, lock_token FROM instances WHERE instance_id = :instance_id
@@ -106,23 +110,32 @@ INSERT_INSTANCE = f"""
 
 DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = :instance_id"
 
-UPDATE_INSTANCE_AFTER_EPISODE = """
-    UPDATE instances SET
-        status = :status, input = COALESCE(:input, input), output = :output, failure = :failure,
+_UPDATE_AFTER_EPISODE = """
+    UPDATE instances SET {status}
+        input = COALESCE(:input, input), output = :output, failure = :failure,
         custom_status = :custom_status, waiting = :waiting, execution_id = :execution_id,
         completed_at = :completed_at, last_updated_at = :last_updated_at,
         lock_token = NULL, locked_until = NULL
     WHERE instance_id = :instance_id
 """
+_UPDATES_AFTER_EPISODE = {
+    True: _UPDATE_AFTER_EPISODE.format(status="status = :status,"),
+    False: _UPDATE_AFTER_EPISODE.format(status=""),
+}
+
+
+def update_after_episode(*, status: bool) -> str:
+    """The UPDATE of an instance after its episode; it sets `status` only if asked.
+
+    SQLite rewrites an index's entry whenever the UPDATE sets one of its columns,
+    changed or not; leaving an unchanged status out spares instances_by_status.
+    """
+    return _UPDATES_AFTER_EPISODE[status]
+
 
 LOCK_INSTANCE = """
     UPDATE instances SET lock_token = :lock_token, locked_until = :locked_until
     WHERE instance_id = :instance_id
-"""
-
-INSTANCE_IS_FREE = """
-    SELECT 1 FROM instances
-    WHERE instance_id = :instance_id AND (lock_token IS NULL OR locked_until <= :now)
 """
 
 # A FAILED instance back to PENDING, for a rewind; any other row is left as it is.
@@ -216,8 +229,6 @@ PICK_ACTIVITIES = f"""
     ORDER BY visible_at, id
     LIMIT :limit
 """
-
-SELECT_TASK = f"SELECT {_TASK_COLUMNS} FROM activity_tasks WHERE id = :id"
 
 LEASE_TASK = """
     UPDATE activity_tasks
@@ -405,7 +416,7 @@ class Rows:
         }
 
     def episode(self, instance_id: str, commit: EpisodeCommit) -> dict[str, Any]:
-        """Parameters of `UPDATE_INSTANCE_AFTER_EPISODE`; the input changes only on a reset."""
+        """Parameters of `update_after_episode`; the input changes only on a reset."""
         dumps, where = self._dumps, f"of instance {instance_id!r}"
         return {
             "instance_id": instance_id,

@@ -166,7 +166,7 @@ class EpisodeRunner:
             ExecutionFailed(timestamp=now, failure=failure),
         )
         commit = EpisodeCommit(
-            consumed=tuple(message.id for message in item.messages),
+            consumed=_consumed(item),
             history=history,
             status=RuntimeStatus.FAILED,
             updated_at=now,
@@ -178,6 +178,11 @@ class EpisodeRunner:
             messages=tuple(_to_parent(item, parent, RuntimeStatus.FAILED, None, failure, now)),
         )
         return Episode(commit=commit, decision=None, execution=None)
+
+
+def _consumed(item: OrchestrationWorkItem) -> tuple[int, ...]:
+    """The ids of the stored messages an episode of `item` takes."""
+    return tuple(message.id for message in item.messages if message.id is not None)
 
 
 def _fresh_events(item: OrchestrationWorkItem) -> list[HistoryEvent]:
@@ -253,7 +258,7 @@ def plan_commit(
         )
         return _continued(item, decision, started, activities, messages, children)
     return EpisodeCommit(
-        consumed=tuple(message.id for message in item.messages),
+        consumed=_consumed(item),
         history=decision.new_events,
         status=status,
         updated_at=now,
@@ -290,7 +295,7 @@ def _continued(
         for event in request.carried_events
     )
     return EpisodeCommit(
-        consumed=tuple(message.id for message in item.messages),
+        consumed=_consumed(item),
         history=(),
         reset_history=True,
         status=RuntimeStatus.CONTINUED_AS_NEW,

@@ -95,7 +95,7 @@ def take(
 def episode(item: OrchestrationWorkItem, *, now: datetime = T0, **fields: Any) -> EpisodeCommit:
     """A commit that consumes every message of `item` into history and keeps it RUNNING."""
     values: dict[str, Any] = {
-        "consumed": tuple(message.id for message in item.messages),
+        "consumed": tuple(message.id for message in item.messages if message.id is not None),
         "history": tuple(message.event for message in item.messages),
         "status": RuntimeStatus.RUNNING,
         "updated_at": now,

@@ -145,7 +145,7 @@ def test_sqlite_path_from_url_rejects_in_memory_database() -> None:
 def test_open_creates_file_at_current_schema_version(db_path: Path) -> None:
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == sqlite_schema.supported_version() == 1
+    assert _version(db_path) == sqlite_schema.supported_version() == 2
     with _raw(db_path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"schema_version", "instances", "history", "messages", "activity_tasks"} <= tables
@@ -157,7 +157,7 @@ def test_open_migrates_empty_file(db_path: Path) -> None:
     with SQLiteStore(db_path) as store:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
-    assert _version(db_path) == 1
+    assert _version(db_path) == 2
 
 
 def test_open_applies_pending_migrations_in_order(
@@ -166,15 +166,42 @@ def test_open_applies_pending_migrations_in_order(
     SQLiteStore(db_path).close()
     extra = [
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);\n",
-        "INSERT INTO notes (text) VALUES ('written by migration 3');\n",
+        "INSERT INTO notes (text) VALUES ('written by migration 4');\n",
     ]
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, *extra])
 
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
     with _raw(db_path) as db:
-        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 3",)]
+        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 4",)]
+
+
+def test_open_migrates_a_version_1_file_and_keeps_its_history(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as version_1:
+        version_1.setattr(sqlite_schema, "MIGRATIONS", sqlite_schema.MIGRATIONS[:1])
+        with SQLiteStore(db_path) as store:
+            for instance_id in ("i2", "i1"):
+                store.create_instance(_started(instance_id), now=T0, visible_at=T0)
+                item = store.take_orchestration(now=T0, lease=timedelta(minutes=1), owner="w")
+                assert item is not None
+                store.commit_episode(item, _episode(item))
+            before = {key: store.get_history(key) for key in ("i1", "i2")}
+    assert _version(db_path) == 1
+
+    with SQLiteStore(db_path) as store:
+        after = {key: store.get_history(key) for key in ("i1", "i2")}
+
+    assert _version(db_path) == 2
+    assert after == before
+    assert [len(history) for history in after.values()] == [1, 1]
+    with _raw(db_path) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'history'").fetchone()
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert sql.rstrip().endswith("WITHOUT ROWID")
+    assert "history_clustered" not in names
 
 
 def test_open_rolls_back_failed_migration_and_keeps_old_version(
@@ -184,10 +211,10 @@ def test_open_rolls_back_failed_migration_and_keeps_old_version(
     broken = "CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, broken])
 
-    with pytest.raises(StoreError, match=r"migrate from schema version 1 to 2 .*no_such_table"):
+    with pytest.raises(StoreError, match=r"migrate from schema version 2 to 3 .*no_such_table"):
         SQLiteStore(db_path)
 
-    assert _version(db_path) == 1
+    assert _version(db_path) == 2
     with _raw(db_path) as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
 
@@ -201,7 +228,7 @@ def test_open_handles_path_with_uri_special_characters(tmp_path: Path) -> None:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
     assert sorted(os.listdir(directory)) == ["dur able%20.db"]
-    assert _version(path) == 1
+    assert _version(path) == 2
 
 
 def test_open_uses_wal_synchronous_full_and_busy_timeout_by_default(db_path: Path) -> None:
@@ -347,7 +374,7 @@ def test_open_refuses_newer_schema_version_and_leaves_file_untouched(db_path: Pa
     with pytest.raises(
         SchemaVersionError,
         match=f"{db_path}: it has schema version 999, but this version of durable supports "
-        "up to version 1; upgrade durable",
+        "up to version 2; upgrade durable",
     ):
         SQLiteStore(db_path)
 
@@ -566,7 +593,7 @@ def test_concurrent_opens_of_a_new_file_all_succeed(db_path: Path) -> None:
         thread.join(timeout=30)
 
     assert errors == []
-    assert _version(db_path) == 1
+    assert _version(db_path) == 2
     with SQLiteStore(db_path) as store:
         page = store.list_instances(InstanceQuery())
     assert [instance.instance_id for instance in page.instances] == ["i0", "i1", "i2", "i3"]
