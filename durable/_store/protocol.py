@@ -264,14 +264,16 @@ StoredHistory = Callable[[], list[HistoryEvent]]
 class Continuation:
     """The next episode of an instance, run where its activity result is delivered.
 
-    `complete_activity` calls `episode` with the instance locked for a lease of
-    `claim.lease` (its work item holds every visible message, the new result
-    included) and a reader of its stored history; it applies the returned
-    commit in the same transaction and leases new tasks as `claim` says. If the
-    instance is locked by another worker or cannot take messages, `episode` is
-    not called and the result is delivered as usual. If `episode` raises, the
-    result is delivered as usual, the instance stays unlocked, and the error
-    propagates after that commit.
+    `complete_activity` calls `episode` with the instance held for the
+    transaction (its work item says it is locked for `claim.lease`, and holds
+    every visible message, the new result last) and a reader of its stored
+    history; it applies the returned commit in the same transaction and leases
+    new tasks as `claim` says. A store may hand the result to the episode
+    without storing it (a `Message` whose id is None); the commit consumes the
+    stored ones. If the instance is locked by another worker or cannot take
+    messages, `episode` is not called and the result is delivered as usual. If
+    `episode` raises, the result is delivered as usual, the instance stays
+    unlocked, and the error propagates after that commit.
     """
 
     claim: Claim

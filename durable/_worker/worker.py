@@ -6,7 +6,10 @@ sleeps until the store says work is due, a commit in this process wakes it
 (store listeners), or the poll interval (which backs off while idle) runs out,
 so work from other processes is noticed too. Store calls run in one I/O
 thread; sync activities in a thread pool; async activities on the loop.
-Episodes run on the loop thread: orchestrator code is quick by contract.
+Episodes run on the loop thread: orchestrator code is quick by contract. The
+exception is a chain of sync activities (see `ActivityRun`): its pool thread
+delivers each result, runs the next episode in that transaction, and goes on
+with the next step, as long as no other store call is under way.
 
 `start()`/`stop()` (or ``with Worker(...)``) run the loop in a background
 thread for programs that do not use asyncio; ``async with Worker(...)`` and
