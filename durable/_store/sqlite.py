@@ -146,6 +146,7 @@ class SQLiteStore(OneAtATime):
                 f"busy_timeout must be a non-negative timedelta, got {busy_timeout!r}"
             )
         self._path = Path(path)
+        self._synchronous = mode
         self._rows = q.Rows(converter or default_converter())
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
@@ -172,20 +173,26 @@ class SQLiteStore(OneAtATime):
     # -- transactions ----------------------------------------------------------
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str, *, synced: bool = True) -> Iterator[sqlite3.Connection]:
         with self._lock:
             connection = self._connection
             if connection is None:
                 raise StoreError(f"SQLite store {self._path} is closed")
+            relaxed = not synced and self._synchronous == "FULL"
             try:
-                connection.execute(begin)
+                if relaxed:
+                    connection.execute("PRAGMA synchronous = NORMAL")
                 try:
+                    connection.execute(begin)
                     yield connection
                     connection.execute("COMMIT")
                 except BaseException:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
+                finally:
+                    if relaxed:
+                        connection.execute("PRAGMA synchronous = FULL")
             except sqlite3.Error as error:
                 raise StoreError(
                     f"SQLite store {self._path}: {error}{error_hint(error)}"
@@ -193,6 +200,15 @@ class SQLiteStore(OneAtATime):
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._transaction("BEGIN IMMEDIATE")
+
+    def _lease_write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write of leases alone, which the commit does not wait to reach the disk.
+
+        A lease is not progress: a power loss that undoes one also ended the
+        worker that held it. The next synced commit makes it durable anyway,
+        since the WAL is written in order.
+        """
+        return self._transaction("BEGIN IMMEDIATE", synced=False)
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._transaction("BEGIN DEFERRED")
@@ -322,7 +338,7 @@ class SQLiteStore(OneAtATime):
             if db.execute(q.PICK_ORCHESTRATION, pick).fetchone() is None:
                 return ()
         taken: list[OrchestrationWorkItem] = []
-        with self._write() as db:
+        with self._lease_write() as db:
             while len(taken) < limit:
                 picked = db.execute(q.PICK_ORCHESTRATION, pick).fetchone()
                 if picked is None:
@@ -450,7 +466,7 @@ class SQLiteStore(OneAtATime):
     def release_orchestration(self, item: OrchestrationWorkItem) -> None:
         """See `Store.release_orchestration`; a lease already lost is left alone."""
         params = {"instance_id": item.instance.instance_id, "lock_token": item.lock_token}
-        with self._write() as db:
+        with self._lease_write() as db:
             released = db.execute(q.UNLOCK_INSTANCE, params).rowcount > 0
         if released:
             self._notify()
@@ -530,7 +546,7 @@ class SQLiteStore(OneAtATime):
             pick = {"now": q.to_us(now), "limit": 1}
             if db.execute(q.PICK_ACTIVITIES, pick).fetchone() is None:
                 return ()
-        with self._write() as db:
+        with self._lease_write() as db:
             return self._take_tasks(db, claim)
 
     def _take_tasks(self, db: sqlite3.Connection, claim: Claim) -> tuple[ActivityWorkItem, ...]:
@@ -556,7 +572,7 @@ class SQLiteStore(OneAtATime):
             "lock_token": item.lock_token,
             "locked_until": q.to_us(locked_until),
         }
-        with self._write() as db:
+        with self._lease_write() as db:
             renewed = db.execute(q.RENEW_TASK, params).rowcount > 0
         if not renewed:
             raise LeaseLostError(
@@ -658,7 +674,7 @@ class SQLiteStore(OneAtATime):
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """See `Store.release_activity`; a lease already lost is left alone."""
         params = {"id": item.id, "lock_token": item.lock_token, "now": q.to_us(now)}
-        with self._write() as db:
+        with self._lease_write() as db:
             released = db.execute(q.RELEASE_TASK, params).rowcount > 0
         if released:
             self._notify()

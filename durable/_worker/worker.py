@@ -339,7 +339,8 @@ class Worker:
             with self._store_gate:
                 return self._own_store_call(function, *args, **kwargs)
 
-        return await asyncio.get_running_loop().run_in_executor(self._state().io, call)
+        state = self._state()
+        return await state.run_in(state.io, call)
 
     def _own_store_call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Call `function` marked as this worker's own store call (see `_store_changed`)."""
@@ -475,10 +476,8 @@ class Worker:
         elif call.is_async:
             result = await call.run_async(self.clock.now)
         else:
-            loop = asyncio.get_running_loop()
-            last, outcome = await loop.run_in_executor(
-                self._state().pool, self._run_sync, run, call
-            )
+            state = self._state()
+            last, outcome = await state.run_in(state.pool, lambda: self._run_sync(run, call))
             if isinstance(outcome, Handover):
                 return last, Handover(leased=run.take_leftover(), error=outcome.error)
             item, result = last, outcome

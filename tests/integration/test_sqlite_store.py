@@ -240,6 +240,51 @@ def test_open_uses_wal_synchronous_full_and_busy_timeout_by_default(db_path: Pat
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_only_lease_writes_skip_the_sync_and_the_setting_comes_back(db_path: Path) -> None:
+    store = SQLiteStore(db_path)
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)  # type: ignore[union-attr]
+
+    def syncs(write: Any) -> list[str]:
+        statements.clear()
+        write()
+        return [each for each in statements if each.startswith("PRAGMA synchronous")]
+
+    relaxed = ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"]
+    assert syncs(lambda: store.create_instance(_started("i1"), now=T0, visible_at=T0)) == []
+    taken: list[Any] = []
+    assert (
+        syncs(lambda: taken.append(store.take_orchestration(now=T0, lease=LEASE, owner="w")))
+        == relaxed
+    )
+    item = taken[0]
+    task = NewActivityTask(
+        instance_id="i1", execution_id="i1-x1", seq=0, name="act", input=1, visible_at=T0
+    )
+    assert syncs(lambda: store.commit_episode(item, _episode(item, activities=(task,)))) == []
+    assert syncs(lambda: taken.append(store.take_activity(now=T0, lease=LEASE, owner="w"))) == (
+        relaxed
+    )
+    activity = taken[1]
+    assert syncs(lambda: store.renew_activity(activity, now=T0, lease=LEASE)) == relaxed
+    assert syncs(lambda: store.release_activity(activity, now=T0)) == relaxed
+    assert store.pragma("synchronous") == 2  # FULL again
+    store.close()
+
+
+def test_a_store_set_to_normal_leaves_the_setting_alone_for_leases(db_path: Path) -> None:
+    store = SQLiteStore(db_path, synchronous="NORMAL")
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)  # type: ignore[union-attr]
+    store.create_instance(_started("i1"), now=T0, visible_at=T0)
+
+    assert store.take_orchestration(now=T0, lease=LEASE, owner="w") is not None
+
+    assert not [each for each in statements if each.startswith("PRAGMA")]
+    assert store.pragma("synchronous") == 1
+    store.close()
+
+
 def test_open_applies_synchronous_normal_and_busy_timeout_when_given(db_path: Path) -> None:
     with SQLiteStore(db_path, synchronous="normal", busy_timeout=timedelta(seconds=2)) as store:
         assert store.pragma("synchronous") == 1  # NORMAL

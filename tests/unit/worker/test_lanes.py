@@ -69,3 +69,26 @@ def test_wait_for_slot_returns_when_a_task_ends_or_the_worker_stops() -> None:
         return still_waiting, lane.full
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_an_item_carried_on_in_a_running_slot_gives_up_its_admission() -> None:
+    async def scenario() -> list[int]:
+        gate = asyncio.Event()
+
+        async def handle(item: str) -> None:
+            await gate.wait()
+
+        lane: Lane[str] = Lane(2, handle)
+        lane.admit(1)
+        lane.start("chain")  # the run that goes on
+        lane.admit(1)  # the next step, leased to the worker by that run's delivery
+        seen = [lane.free()]
+        lane.carry_on()  # ... and taken on by the running one, not started anew
+        seen.append(lane.free())
+        gate.set()
+        await asyncio.gather(*lane.running)
+        await asyncio.sleep(0)
+        seen.append(lane.free())
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 1, 2]
