@@ -23,6 +23,7 @@ from cattrs.preconf.json import make_converter
 from durable._model.events import EVENT_TYPES, HistoryEvent, JSONValue
 from durable.errors import PayloadError
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _DECODER = json.JSONDecoder()
 
 __all__ = ["PayloadConverter", "default_converter"]
@@ -115,7 +116,7 @@ class PayloadConverter:
 
     def dumps(self, value: JSONValue) -> str:
         """JSON text of a JSON value: compact, key order kept, no NaN."""
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
 
     def loads(self, text: str) -> JSONValue:
         """The JSON value of JSON text."""
