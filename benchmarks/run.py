@@ -14,7 +14,8 @@ durabletask, Temporal: ``benchmarks/peers/``) runs seq, fanout and throughput
 at 1,000, ``--peer-runs`` times each, in fresh processes under its own
 virtual environment in ``benchmarks/.venvs/``, which this script builds with
 pip the first time. The script prints the median, min and max of each figure,
-the ratios durable (SQLite) / best peer against the targets and, unless
+durable's own targets met or missed (`own_targets.py`), the ratios durable
+(SQLite) / best peer against the targets and, unless
 ``--no-record``, appends the tables with the machine (nproc, CPU model,
 Python, SQLite), the date and the commit to ``benchmarks/RESULTS.md`` (or
 ``--results``). The recorded tables are produced here, never typed.
@@ -29,6 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from own_targets import own_target_table
 from peers.catalog import find_peers
 from peers.measurement import Measurement, PeerResults, Sample, summarise
 from peers.runner import measure_peers
@@ -121,6 +123,9 @@ def record(
         "each in a fresh process; SQLite store with synchronous=FULL in WAL mode.\n\n"
         f"{table}\n"
     )
+    targets = own_target_table(ours)
+    if targets:
+        section += f"\ndurable's own targets, from the medians above:\n\n{targets}\n"
     if peers.measurements:
         section += "\n" + peer_section(peers, options.peer_runs, ours)
     with path.open("a") as results:
@@ -150,6 +155,9 @@ def main() -> None:
     options = parse_options()
     peers = () if options.no_peers else find_peers([n for n in options.peers.split(",") if n])
     ours = measure_durable(options)
+    targets = own_target_table(ours)
+    if targets:
+        print(targets, flush=True)
     results = measure_peers(
         peers,
         options.workloads,

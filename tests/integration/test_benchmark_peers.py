@@ -226,6 +226,42 @@ def test_the_ratios_compare_durable_on_sqlite_with_the_best_measured_peer() -> N
     ]
 
 
+def test_durables_own_targets_are_checked_against_the_medians_of_the_run() -> None:
+    measurement = _module("measurement")
+
+    def row(workload: str, storage: str, size: int, median: float, rss: float = 40.0) -> Any:
+        return measurement.Measurement(
+            workload=workload,
+            size=size,
+            system="durable",
+            storage=storage,
+            unit="-",
+            values=(median,),
+            peak_rss_mib=rss,
+        )
+
+    ours = [
+        row("ceiling", "sqlite", 2000, 4000.0),
+        row("seq", "sqlite", 1000, 2500.0),
+        row("seq", "sqlite", 10000, 2000.0),
+        row("replay", "sqlite", 10000, 5.5),
+        row("fanout", "sqlite", 10000, 3000.0, rss=151.0),
+        row("simulate", "memory", 5, 20.0),
+    ]
+
+    table = importlib.import_module("own_targets").own_target_table(ours)
+
+    assert table.splitlines()[2:] == [
+        "| seq 1,000 on SQLite / raw commit ceiling | 62% (2,500 of 4,000 commits/s) "
+        "| at least 50% | yes |",
+        "| seq 10,000 / seq 1,000 on SQLite, time | 12.5 | at most 12 | no |",
+        "| replay 10,000, per history event | 5.5 us/event | at most 5 us | no |",
+        "| fanout 10,000 on SQLite, peak RSS | 151 MiB | under 150 MiB | no |",
+        "| simulate, wall time | 20.0 ms | under 100 ms | yes |",
+    ]
+    assert importlib.import_module("own_targets").own_target_table(ours[1:2]) == ""
+
+
 def test_the_results_file_gets_durable_table_and_no_peer_section_without_peers(
     tmp_path: Path,
 ) -> None:
