@@ -27,8 +27,8 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
@@ -37,21 +37,16 @@ from durable._model.events import HistoryEvent
 from durable._model.retry import check_duration
 from durable._store.protocol import (
     ActivityWorkItem,
-    Claim,
-    Completion,
-    Continuation,
-    EpisodeCommit,
-    EpisodeWrite,
     Handover,
     OrchestrationWorkItem,
     Store,
-    StoredHistory,
 )
 from durable._worker.activities import ActivityCall, prepare_activity
 from durable._worker.batches import Batcher
 from durable._worker.cache import ExecutionCache
 from durable._worker.clock import Clock, SystemClock
 from durable._worker.episodes import Episode, EpisodeRunner
+from durable._worker.handovers import Handovers
 from durable._worker.lanes import Lane
 from durable._worker.lifecycle import RunState, all_of, check_count
 from durable._worker.runs import ActivityRun
@@ -119,6 +114,16 @@ class Worker:
         self._completions = Batcher(self._deliver, self._orphaned)
         self._releasing: set[asyncio.Future[None]] = set()
         self._commits = Batcher(self._commit_all, self._orphaned)
+        self._handovers = Handovers(
+            store=store,
+            episodes=self.episodes,
+            activities=self._activities,
+            clock=self.clock,
+            owner=self.worker_id,
+            lease=self._lease,
+            state=self._state,
+            start_taken=self._start_taken,
+        )
         self._in_store_call = threading.local()
         self._run: RunState | None = None
         self._thread: threading.Thread | None = None
@@ -189,19 +194,11 @@ class Worker:
         """A store listener: wake the loops, unless the change is this worker's own.
 
         After its own calls the worker wakes only the loop that has work no
-        handover took care of (see `_wake_for`), so a step of a sequential
+        handover took care of (see `Handovers`), so a step of a sequential
         orchestration wakes nothing.
         """
         if not getattr(self._in_store_call, "active", False):
             self.wake()
-
-    def _wake_for(self, commit: EpisodeCommit, claimed: int) -> None:
-        """Wake the loops for what a committed episode left to take (in the I/O thread)."""
-        state = self._state()
-        if len(commit.activities) > claimed:
-            state.call_soon(state.wakers[1].set)
-        if commit.messages or commit.sub_orchestrations:
-            state.call_soon(state.wakers[0].set)
 
     # -- thread facade ------------------------------------------------------------------------
 
@@ -395,33 +392,7 @@ class Worker:
     async def _commit_all(
         self, batch: list[tuple[OrchestrationWorkItem, Episode]]
     ) -> tuple[Handover, ...]:
-        return await self._call(self._commit_now, batch)
-
-    def _commit_now(
-        self, batch: list[tuple[OrchestrationWorkItem, Episode]]
-    ) -> tuple[Handover, ...]:
-        """Commit episodes in one call, claiming new tasks for the free activity slots (I/O thread).
-
-        The episodes share the free slots.
-        """
-        writes = []
-        shares = _shares(self._activities.free(), len(batch))
-        for item, episode in batch:
-            claim = self._claim(episode.commit.updated_at, next(shares))
-            writes.append(EpisodeWrite(item=item, commit=episode.commit, claim=claim))
-        outcomes = self.store.commit_episodes(writes)
-        for (item, episode), write, outcome in zip(batch, writes, outcomes, strict=True):
-            self._activities.admit(len(outcome.leased))
-            if outcome.error is None:
-                self.episodes.committed(item, episode)
-                assert write.claim is not None
-                self._wake_for(episode.commit, write.claim.activities)
-        return outcomes
-
-    def _claim(self, now: datetime, activities: int) -> Claim:
-        """`activities` tasks to lease to this worker as they are created; none once stopping."""
-        count = 0 if self._state().stopping.is_set() else activities
-        return Claim(owner=self.worker_id, now=now, lease=self._lease, activities=count)
+        return await self._call(self._handovers.commit, batch)
 
     async def _start_activities(self, leased: tuple[ActivityWorkItem, ...]) -> None:
         """Run tasks the store leased to this worker, or give them back if it is stopping."""
@@ -518,7 +489,7 @@ class Worker:
         if not self._store_gate.acquire(blocking=False):
             return None
         try:
-            (done,) = self._own_store_call(self._complete_all, [(item, result)])
+            (done,) = self._own_store_call(self._handovers.deliver, [(item, result)])
         finally:
             self._store_gate.release()
         return done
@@ -535,54 +506,7 @@ class Worker:
     async def _deliver(
         self, batch: list[tuple[ActivityWorkItem, HistoryEvent]]
     ) -> tuple[Handover, ...]:
-        return await self._call(self._complete_all, batch)
-
-    def _complete_all(
-        self, batch: list[tuple[ActivityWorkItem, HistoryEvent]]
-    ) -> tuple[Handover, ...]:
-        """Deliver results, each with the next episode of its instance if it is due (I/O thread).
-
-        An instance gets a continuation only if the worker is not stopping (the
-        episode would be new work) and its orchestrator waits on at most one
-        activity (many results batch better in the inbox). The continuations'
-        claims share the free activity slots, the finishing activities' own slots
-        included; without continuations the same transaction takes that many
-        waiting tasks instead (a fan-out's next ones), handed to the loop to start.
-        """
-        now = self.clock.now()
-        stopping = self._state().stopping.is_set()
-        cache = self.episodes.cache
-        due = [not stopping and cache.awaits_one(item.instance_id) for item, _ in batch]
-        slots = self._activities.free(extra=len(batch))
-        shares = _shares(slots, sum(due))
-        ran: list[list[tuple[OrchestrationWorkItem, Episode]]] = [[] for _ in batch]
-        completions = []
-        for index, ((item, result), continues) in enumerate(zip(batch, due, strict=True)):
-            then = None
-            if continues:
-                run = self._continuation(now, ran[index])
-                then = Continuation(claim=self._claim(now, next(shares)), episode=run)
-            completions.append(Completion(item=item, result=result, then=then))
-        take = None if any(due) else self._claim(now, slots)
-        delivery = self.store.complete_activities(completions, now=now, take=take)
-        outcomes = delivery.handovers
-        if delivery.taken:
-            self._activities.admit(len(delivery.taken))
-            self._state().call_soon(self._start_taken, delivery.taken)
-        inbox_has_work = False
-        for completion, outcome, episodes in zip(completions, outcomes, ran, strict=True):
-            self._activities.admit(len(outcome.leased))
-            if episodes and outcome.error is None:
-                work, episode = episodes[-1]
-                self.episodes.committed(work, episode)
-                assert completion.then is not None
-                self._wake_for(episode.commit, completion.then.claim.activities)
-            else:  # delivered to the inbox (or dropped): an episode loop may take it
-                inbox_has_work = True
-        if inbox_has_work:
-            state = self._state()
-            state.call_soon(state.wakers[0].set)
-        return outcomes
+        return await self._call(self._handovers.deliver, batch)
 
     def _start_taken(self, taken: tuple[ActivityWorkItem, ...]) -> None:
         """Start tasks a delivery took for this worker, or give them back if stopping (loop)."""
@@ -593,17 +517,6 @@ class Worker:
         releasing = asyncio.ensure_future(self._start_activities(taken))
         self._releasing.add(releasing)  # a reference until it is done
         releasing.add_done_callback(self._releasing.discard)
-
-    def _continuation(
-        self, now: datetime, ran: list[tuple[OrchestrationWorkItem, Episode]]
-    ) -> Callable[[OrchestrationWorkItem, StoredHistory], EpisodeCommit]:
-        """The episode callback of a continuation; it records what it ran in `ran`."""
-
-        def episode(work: OrchestrationWorkItem, history: StoredHistory) -> EpisodeCommit:
-            ran.append((work, self.episodes.run(work, now, history=history)))
-            return ran[-1][1].commit
-
-        return episode
 
     async def _orphaned(self, handover: Handover) -> None:
         for item in handover.leased:
@@ -641,10 +554,3 @@ class Worker:
                 return
             except Exception:  # the store hiccuped: try again at the next beat
                 _log.exception("could not renew the lease on activity %s", item.name)
-
-
-def _shares(slots: int, claimants: int) -> Iterator[int]:
-    """`slots` split as evenly as can be among `claimants`, the larger shares first."""
-    each, left = divmod(slots, claimants) if claimants else (0, 0)
-    for index in range(claimants):
-        yield each + (1 if index < left else 0)
