@@ -79,6 +79,16 @@ def store(tmp_path: Path) -> SQLiteStore:
     return SQLiteStore(tmp_path / "chains.db")
 
 
+def held_chain(store: SQLiteStore, steps: Steps) -> tuple[App, Client, Worker, str]:
+    """A worker (leases of five minutes) running a chain that is now on the held step."""
+    app = chain_app(steps)
+    client = Client(store, app=app)
+    worker = Worker(app, store, lease=timedelta(minutes=5)).start()
+    instance_id = client.start("chain", LENGTH)
+    assert steps.held.wait(WAIT.total_seconds())
+    return app, client, worker, instance_id
+
+
 def completed_steps(store: SQLiteStore, instance_id: str) -> list[int]:
     return [
         event.seq for event in store.get_history(instance_id) if isinstance(event, TaskCompleted)
@@ -130,11 +140,7 @@ def test_the_lease_renewed_is_the_one_of_the_step_the_chain_is_on(
 def test_an_abrupt_stop_gives_back_the_lease_of_the_step_the_chain_is_on(
     store: SQLiteStore, steps: Steps
 ) -> None:
-    app = chain_app(steps)
-    client = Client(store, app=app)
-    worker = Worker(app, store, lease=timedelta(minutes=5)).start()
-    instance_id = client.start("chain", LENGTH)
-    assert steps.held.wait(WAIT.total_seconds())
+    app, client, worker, instance_id = held_chain(store, steps)
 
     worker.stop(graceful=False)
 
@@ -154,11 +160,7 @@ def test_an_abrupt_stop_gives_back_the_lease_of_the_step_the_chain_is_on(
 def test_a_graceful_stop_ends_the_chain_after_the_step_it_is_on(
     store: SQLiteStore, steps: Steps
 ) -> None:
-    app = chain_app(steps)
-    client = Client(store, app=app)
-    worker = Worker(app, store, lease=timedelta(minutes=5)).start()
-    instance_id = client.start("chain", LENGTH)
-    assert steps.held.wait(WAIT.total_seconds())
+    app, client, worker, instance_id = held_chain(store, steps)
     stopping = threading.Thread(target=worker.stop)
     stopping.start()
     run = worker._run  # the test must know that the stop request has landed
