@@ -394,7 +394,8 @@ class SQLiteStore(OneAtATime):
         """Apply a prepared commit and release the instance; the tasks leased to `claim`.
 
         Only the columns that changed are set, so that SQLite leaves the indexes
-        on the others alone (fewer pages written per commit).
+        on the others alone (fewer pages written per commit). New history goes
+        after `work.history_length`: nobody else appends while `work` is held.
         """
         instance_id = work.instance.instance_id
         key = {"instance_id": instance_id}
@@ -659,7 +660,7 @@ class SQLiteStore(OneAtATime):
             instance=self._rows.to_instance(row),
             history_length=length,
             messages=(*(self._rows.to_message(each) for each in waiting), result),
-            lock_token=claim.owner,
+            lock_token=claim.owner,  # never written: the transaction holds the instance
             locked_until=now + claim.lease,
         )
 

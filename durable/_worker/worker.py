@@ -530,9 +530,9 @@ class Worker:
         except Exception:
             _log.exception("worker %s could not abandon %r", self.worker_id, run.current)
             return
+        for _ in leftover:
+            self._activities.drop()
         for item in (*current, *leftover):
-            if item in leftover:
-                self._activities.drop()
             await self._release(item)
 
     async def _renew(self, run: ActivityRun) -> None:
