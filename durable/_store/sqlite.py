@@ -36,7 +36,6 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from uuid import uuid4
 
 import attrs
 
@@ -45,21 +44,17 @@ from durable._model.events import (
     ExecutionRewound,
     ExecutionStarted,
     HistoryEvent,
-    SubOrchestrationFailed,
 )
-from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus
 from durable._store import sqlite_queries as q
 from durable._store._memory_rows import finished_action
 from durable._store.one_at_a_time import OneAtATime
 from durable._store.protocol import (
     ActivityWorkItem,
-    ChildRewind,
     Claim,
     Completion,
     Continuation,
     Delivery,
-    EpisodeCommit,
     EpisodeWrite,
     Handover,
     InstancePage,
@@ -71,6 +66,14 @@ from durable._store.protocol import (
     completion_message,
     decode_continuation,
     encode_continuation,
+)
+from durable._store.sqlite_episodes import (
+    EpisodeWriter,
+    delete_instance,
+    deliver,
+    instance_status,
+    new_token,
+    reopen_instance,
 )
 from durable._store.sqlite_schema import (
     SYNCHRONOUS_MODES,
@@ -102,10 +105,6 @@ _FINISHED = frozenset(status for status in RuntimeStatus if status.is_terminal)
 def _check_lease(lease: timedelta) -> None:
     if not isinstance(lease, timedelta) or lease <= timedelta(0):
         raise InvalidArgumentError(f"lease must be a positive timedelta, got {lease!r}")
-
-
-def _new_token(owner: str) -> str:
-    return f"{owner}:{uuid4().hex}"
 
 
 class SQLiteStore(OneAtATime):
@@ -148,6 +147,7 @@ class SQLiteStore(OneAtATime):
         self._path = Path(path)
         self._synchronous = mode
         self._rows = q.Rows(converter or default_converter())
+        self._episodes = EpisodeWriter(self._rows)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
@@ -229,11 +229,11 @@ class SQLiteStore(OneAtATime):
             )
         )
         with self._write() as db:
-            status = _status(db, started.instance_id)
+            status = instance_status(db, started.instance_id)
             if status is not None and not status.is_terminal:
                 raise InstanceExistsError(started.instance_id, status.value)
             if status is not None:
-                _delete_instance(db, started.instance_id)
+                delete_instance(db, started.instance_id)
             db.execute(q.INSERT_INSTANCE, row)
             db.execute(q.INSERT_MESSAGE, start)
         self._notify()
@@ -270,7 +270,7 @@ class SQLiteStore(OneAtATime):
     def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """See `Store.get_history`."""
         with self._read() as db:
-            if _status(db, instance_id) is None:
+            if instance_status(db, instance_id) is None:
                 raise InstanceNotFoundError(instance_id)
             texts = _column(db, q.SELECT_HISTORY, {"instance_id": instance_id})
         load = self._rows.to_event
@@ -280,7 +280,7 @@ class SQLiteStore(OneAtATime):
         """See `Store.send_message`."""
         params = self._rows.message(message)
         with self._write() as db:
-            status = _status(db, message.instance_id)
+            status = instance_status(db, message.instance_id)
             if status is None:
                 raise InstanceNotFoundError(message.instance_id)
             if status.is_terminal:
@@ -295,23 +295,23 @@ class SQLiteStore(OneAtATime):
         message = NewMessage(instance_id=instance_id, event=event, visible_at=now)
         rewound = self._rows.message(message)
         with self._write() as db:
-            status = _status(db, instance_id)
+            status = instance_status(db, instance_id)
             if status is None:
                 raise InstanceNotFoundError(instance_id)
             if status is not RuntimeStatus.FAILED:
                 raise InstanceNotFailedError(instance_id, status.value)
-            _reopen(db, reopen, rewound)
+            reopen_instance(db, reopen, rewound)
         self._notify()
 
     def purge_instance(self, instance_id: str) -> bool:
         """See `Store.purge_instance`."""
         with self._write() as db:
-            status = _status(db, instance_id)
+            status = instance_status(db, instance_id)
             if status is None:
                 return False
             if not status.is_terminal:
                 raise InstanceExistsError(instance_id, status.value)
-            _delete_instance(db, instance_id)
+            delete_instance(db, instance_id)
         return True
 
     def purge_instances(self, query: InstanceQuery) -> int:
@@ -321,7 +321,7 @@ class SQLiteStore(OneAtATime):
         with self._write() as db:
             ids = [row[0] for row in db.execute(q.purge_candidates(where), params)]
             for instance_id in ids:
-                _delete_instance(db, instance_id)
+                delete_instance(db, instance_id)
         return len(ids)
 
     # -- orchestration work ----------------------------------------------------
@@ -357,7 +357,8 @@ class SQLiteStore(OneAtATime):
         lost lease is found before anything of its write is changed.
         """
         prepared = [
-            self._prepare(write.item.instance.instance_id, write.commit) for write in writes
+            self._episodes.prepare(write.item.instance.instance_id, write.commit)
+            for write in writes
         ]
         outcomes = []
         with self._write() as db:
@@ -368,76 +369,10 @@ class SQLiteStore(OneAtATime):
                 except LeaseLostError as lost:
                     outcomes.append(Handover(error=lost))
                     continue
-                leased = self._apply(db, write.item, write.commit, ready, write.claim)
+                leased = self._episodes.apply(db, write.item, write.commit, ready, write.claim)
                 outcomes.append(Handover(leased=leased))
         self._notify()
         return tuple(outcomes)
-
-    def _prepare(self, instance_id: str, commit: EpisodeCommit) -> _Prepared:
-        return _Prepared(
-            children=[self._child(started, commit) for started in commit.sub_orchestrations],
-            events=[self._rows.event_text(event) for event in commit.history],
-            messages=[self._rows.message(message) for message in commit.messages],
-            tasks=[self._rows.task(task) for task in commit.activities],
-            row=self._rows.episode(instance_id, commit),
-            rewinds=[self._child_rewind(child, commit) for child in commit.rewound_children],
-        )
-
-    def _apply(
-        self,
-        db: sqlite3.Connection,
-        work: OrchestrationWorkItem,
-        commit: EpisodeCommit,
-        prepared: _Prepared,
-        claim: Claim | None,
-    ) -> tuple[ActivityWorkItem, ...]:
-        """Apply a prepared commit and release the instance; the tasks leased to `claim`.
-
-        Only the columns that changed are set, so that SQLite leaves the indexes
-        on the others alone (fewer pages written per commit). New history goes
-        after `work.history_length`: nobody else appends while `work` is held.
-        """
-        instance_id = work.instance.instance_id
-        key = {"instance_id": instance_id}
-        for message_id in commit.consumed:
-            db.execute(q.DELETE_MESSAGE, {**key, "id": message_id})
-        if commit.clear_inbox:
-            db.execute(q.DELETE_INSTANCE_MESSAGES, key)
-        start = work.history_length
-        if commit.reset_history:
-            db.execute(q.DELETE_HISTORY, key)
-            start = 0
-        events = enumerate(prepared.events, start)
-        db.executemany(
-            q.INSERT_HISTORY, [{**key, "position": at, "event": text} for at, text in events]
-        )
-        leased = []
-        tasks = prepared.tasks
-        if claim is not None:
-            leased = [self._insert_leased(db, task, claim) for task in tasks[: claim.activities]]
-            tasks = tasks[claim.activities :]
-        if tasks:
-            db.executemany(q.INSERT_TASK, tasks)
-        for child in prepared.children:  # before the messages, which may be addressed to them
-            self._start_child(db, child, commit, parent_id=instance_id)
-        for rewind in prepared.rewinds:
-            self._redo_child(db, rewind, commit, parent_id=instance_id)
-        for message in prepared.messages:
-            _deliver(db, message, sender=instance_id)
-        same_status = commit.status == work.instance.status
-        db.execute(q.update_after_episode(status=not same_status), prepared.row)
-        return tuple(leased)
-
-    def _insert_leased(
-        self, db: sqlite3.Connection, task: dict[str, Any], claim: Claim
-    ) -> ActivityWorkItem:
-        token, locked_until = _new_token(claim.owner), claim.now + claim.lease
-        params = {**task, "lock_token": token, "locked_until": q.to_us(locked_until)}
-        task_id = db.execute(q.INSERT_LEASED_TASK, params).lastrowid
-        assert task_id is not None
-        return self._rows.to_activity(
-            {**task, "id": task_id, "attempt": 0}, lock_token=token, locked_until=locked_until
-        )
 
     def _lock_instance(
         self,
@@ -448,7 +383,7 @@ class SQLiteStore(OneAtATime):
         lease: timedelta,
         owner: str,
     ) -> OrchestrationWorkItem:
-        token, locked_until = _new_token(owner), now + lease
+        token, locked_until = new_token(owner), now + lease
         key = {"instance_id": instance_id}
         db.execute(
             q.LOCK_INSTANCE, {**key, "lock_token": token, "locked_until": q.to_us(locked_until)}
@@ -472,69 +407,6 @@ class SQLiteStore(OneAtATime):
         if released:
             self._notify()
 
-    def _child(self, started: ExecutionStarted, commit: EpisodeCommit) -> _Child:
-        if started.parent is None:
-            raise InvalidArgumentError(
-                f"sub-orchestration {started.instance_id!r} has no parent in its "
-                "ExecutionStarted event"
-            )
-        start = NewMessage(
-            instance_id=started.instance_id,
-            event=started,
-            visible_at=commit.updated_at,
-            execution_id=started.execution_id,
-        )
-        return _Child(
-            instance_id=started.instance_id,
-            seq=started.parent.seq,
-            row=self._rows.new_instance(started, now=commit.updated_at),
-            start=self._rows.message(start),
-        )
-
-    def _child_rewind(self, rewind: ChildRewind, commit: EpisodeCommit) -> _ChildRewind:
-        child = self._child(rewind.started, commit)
-        event = NewMessage(
-            instance_id=child.instance_id, event=rewind.rewound, visible_at=commit.updated_at
-        )
-        return _ChildRewind(
-            child=child,
-            reopen=self._rows.reopen(child.instance_id, commit.updated_at),
-            rewound=self._rows.message(event),
-        )
-
-    def _redo_child(
-        self, db: sqlite3.Connection, rewind: _ChildRewind, commit: EpisodeCommit, *, parent_id: str
-    ) -> None:
-        """Rewind a FAILED child, start a finished or missing one again, leave a running one."""
-        status = _status(db, rewind.child.instance_id)
-        if status is RuntimeStatus.FAILED:
-            _reopen(db, rewind.reopen, rewind.rewound)
-        elif status is None or status.is_terminal:
-            self._start_child(db, rewind.child, commit, parent_id=parent_id)
-
-    def _start_child(
-        self, db: sqlite3.Connection, child: _Child, commit: EpisodeCommit, *, parent_id: str
-    ) -> None:
-        """Create a sub-orchestration, or tell the parent that its id is taken."""
-        status = _status(db, child.instance_id)
-        if status is None or status.is_terminal:
-            if status is not None:
-                _delete_instance(db, child.instance_id)
-            db.execute(q.INSERT_INSTANCE, child.row)
-            db.execute(q.INSERT_MESSAGE, child.start)
-            return
-        error = InstanceExistsError(child.instance_id, status.value)
-        failed = SubOrchestrationFailed(
-            timestamp=commit.updated_at, seq=child.seq, failure=FailureDetails.from_exception(error)
-        )
-        refusal = NewMessage(
-            instance_id=parent_id,
-            event=failed,
-            visible_at=commit.updated_at,
-            execution_id=commit.execution_id,
-        )
-        db.execute(q.INSERT_MESSAGE, self._rows.message(refusal))
-
     # -- activity work ---------------------------------------------------------
 
     def take_activities(
@@ -556,7 +428,7 @@ class SQLiteStore(OneAtATime):
         pick = {"now": q.to_us(claim.now), "limit": claim.activities}
         taken = []
         for row in db.execute(q.PICK_ACTIVITIES, pick).fetchall():
-            token = _new_token(claim.owner)
+            token = new_token(claim.owner)
             lease_row = {"id": row["id"], "lock_token": token}
             db.execute(q.LEASE_TASK, {**lease_row, "locked_until": q.to_us(locked_until)})
             taken.append(self._rows.to_activity(row, lock_token=token, locked_until=locked_until))
@@ -613,7 +485,7 @@ class SQLiteStore(OneAtATime):
         if db.execute(q.DELETE_TASK, {"id": item.id}).rowcount == 0:
             return False, Handover()
         if then is None:
-            return _deliver(db, self._rows.message(message)), Handover()
+            return deliver(db, self._rows.message(message)), Handover()
         row = db.execute(q.SELECT_INSTANCE_AND_LOCK, {"instance_id": item.instance_id}).fetchone()
         if row is None or RuntimeStatus(row["status"]).is_terminal:
             return False, Handover()
@@ -669,8 +541,8 @@ class SQLiteStore(OneAtATime):
             return [self._rows.to_event(text) for text in texts]
 
         commit = then.episode(work, stored_history)
-        prepared = self._prepare(instance_id, commit)
-        return self._apply(db, work, commit, prepared, claim)
+        prepared = self._episodes.prepare(instance_id, commit)
+        return self._episodes.apply(db, work, commit, prepared, claim)
 
     def release_activity(self, item: ActivityWorkItem, *, now: datetime) -> None:
         """See `Store.release_activity`; a lease already lost is left alone."""
@@ -753,11 +625,6 @@ class SQLiteStore(OneAtATime):
 _READABLE_PRAGMAS = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
 
 
-def _status(db: sqlite3.Connection, instance_id: str) -> RuntimeStatus | None:
-    row = db.execute(q.SELECT_INSTANCE_LOCK, {"instance_id": instance_id}).fetchone()
-    return None if row is None else RuntimeStatus(row["status"])
-
-
 def _check_lock(db: sqlite3.Connection, instance_id: str, lock_token: str) -> None:
     row = db.execute(q.SELECT_INSTANCE_LOCK, {"instance_id": instance_id}).fetchone()
     if row is None or row["lock_token"] != lock_token:
@@ -777,66 +644,3 @@ def _column(db: sqlite3.Connection, query: str, params: dict[str, Any]) -> list[
 def _row_is_free(row: sqlite3.Row, now: datetime) -> bool:
     """Whether nobody holds an unexpired lease on the instance of `row`."""
     return row["lock_token"] is None or row["locked_until"] <= q.to_us(now)
-
-
-@attrs.frozen(kw_only=True)
-class _Prepared:
-    """An episode commit serialized before its transaction."""
-
-    children: list[_Child]
-    events: list[str]
-    messages: list[dict[str, Any]]
-    tasks: list[dict[str, Any]]
-    row: dict[str, Any]
-    rewinds: list[_ChildRewind] = attrs.field(factory=list)
-
-
-@attrs.frozen(kw_only=True)
-class _ChildRewind:
-    """A sub-orchestration a rewind calls again, serialized before the transaction."""
-
-    child: _Child
-    reopen: dict[str, Any]
-    rewound: dict[str, Any]
-
-
-@attrs.frozen(kw_only=True)
-class _Child:
-    """A sub-orchestration to start, serialized before the transaction."""
-
-    instance_id: str
-    seq: int
-    row: dict[str, Any]
-    start: dict[str, Any]
-
-
-def _deliver(db: sqlite3.Connection, message: dict[str, Any], *, sender: str = "") -> bool:
-    """Insert a message unless it is for another instance that is missing or finished.
-
-    Returns:
-        Whether it was inserted.
-    """
-    if message["instance_id"] != sender:
-        status = _status(db, message["instance_id"])
-        if status is None or status.is_terminal:
-            return False
-    db.execute(q.INSERT_MESSAGE, message)
-    return True
-
-
-def _reopen(db: sqlite3.Connection, reopen: dict[str, Any], rewound: dict[str, Any]) -> None:
-    """A FAILED instance back to PENDING, its ExecutionRewound in, its activity tasks gone."""
-    db.execute(q.REOPEN_INSTANCE, reopen)
-    db.execute(q.INSERT_MESSAGE_FOR_EXECUTION, rewound)
-    db.execute(q.DELETE_INSTANCE_TASKS, {"instance_id": reopen["instance_id"]})
-
-
-def _delete_instance(db: sqlite3.Connection, instance_id: str) -> None:
-    key = {"instance_id": instance_id}
-    for statement in (
-        q.DELETE_HISTORY,
-        q.DELETE_INSTANCE_MESSAGES,
-        q.DELETE_INSTANCE_TASKS,
-        q.DELETE_INSTANCE,
-    ):
-        db.execute(statement, key)
