@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from durable import App, Client, OrchestrationContext, RuntimeStatus, Worker
+from durable import App, Client, OrchestrationContext, RetryPolicy, RuntimeStatus, Worker
 from durable.history import TaskCompleted, TaskScheduled
 from durable.stores import SQLiteStore
 from durable.testing import replay
@@ -202,3 +202,40 @@ def test_the_history_a_chain_writes_replays(store: SQLiteStore, steps: Steps) ->
     scheduled = [event.input for event in history if isinstance(event, TaskScheduled)]
     assert scheduled == list(range(LENGTH))
     assert completed_steps(store, instance_id) == list(range(LENGTH))
+
+
+def test_a_chain_goes_on_past_a_retried_failure_and_an_async_step(store: SQLiteStore) -> None:
+    # The failure's retry waits on a timer and the async step runs on the loop:
+    # both end the chain in its thread, and the steps after them start a new one.
+    app = App()
+    calls: Counter[str] = Counter()
+    retry = RetryPolicy(max_attempts=2, first_interval=timedelta(milliseconds=10))
+
+    @app.activity(name="add")
+    def add(number: int) -> int:
+        calls[f"add {number}"] += 1
+        if number == 1 and calls["add 1"] == 1:
+            raise RuntimeError("the first try of step 1 fails")
+        return number + 1
+
+    @app.activity(name="add_async")
+    async def add_async(number: int) -> int:
+        calls[f"add_async {number}"] += 1
+        return number + 1
+
+    @app.orchestrator(name="mixed")
+    def mixed(ctx: OrchestrationContext):  # type: ignore[no-untyped-def]
+        number = 0
+        for name in ("add", "add", "add_async", "add", "add"):
+            number = yield ctx.call_activity(name, number, retry=retry)
+        return number
+
+    client = Client(store, app=app)
+    with Worker(app, store):
+        instance_id = client.start("mixed")
+        status = client.wait(instance_id, timeout=WAIT)
+
+    assert (status.status, status.output) == (RuntimeStatus.COMPLETED, 5)
+    assert calls == Counter({"add 0": 1, "add 1": 2, "add_async 2": 1, "add 3": 1, "add 4": 1})
+    result = replay(store.get_history(instance_id), "mixed", app=app)
+    assert (result.status, result.output, result.divergence) == (RuntimeStatus.COMPLETED, 5, None)
