@@ -51,10 +51,15 @@ class RunState:
             self.loop.call_soon_threadsafe(self._run_calls)
 
     async def run_in(self, executor: Executor, function: Callable[[], R]) -> R:
-        """`function()` in a thread of `executor`; its outcome comes back by `call_soon`."""
+        """`function()` in a thread of `executor`; its outcome comes back by `call_soon`.
+
+        If the waiter gives up before a thread is free, `function` is not called.
+        """
         future: asyncio.Future[R] = self.loop.create_future()
 
         def run() -> None:
+            if future.cancelled():
+                return
             try:
                 result = function()
             except BaseException as error:

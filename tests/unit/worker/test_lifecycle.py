@@ -113,3 +113,26 @@ def test_run_in_leaves_a_cancelled_wait_alone() -> None:
         return waiting.cancelled(), reported
 
     assert run_with_state(scenario) == (True, [])
+
+
+def test_run_in_does_not_call_what_was_given_up_before_a_thread_was_free() -> None:
+    async def scenario(state: RunState) -> list[str]:
+        ran: list[str] = []
+        release = threading.Event()
+        pool = state.io  # one thread
+
+        def busy() -> None:
+            release.wait(5)
+            ran.append("busy")
+
+        first = asyncio.ensure_future(state.run_in(pool, busy))
+        queued = asyncio.ensure_future(state.run_in(pool, lambda: ran.append("queued")))
+        await asyncio.sleep(0.01)
+        queued.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        await asyncio.get_running_loop().run_in_executor(None, pool.submit(lambda: None).result)
+        return ran
+
+    assert run_with_state(scenario) == ["busy"]
