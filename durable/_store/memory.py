@@ -52,6 +52,7 @@ from durable._store.protocol import (
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
+    child_start,
     completion_message,
     decode_continuation,
     encode_continuation,
@@ -406,13 +407,9 @@ class MemoryStore(OneAtATime):
     def _prepare(self, commit: EpisodeCommit) -> _Prepared:  # without the lock
         codec, children = self._codec, []
         for started in commit.sub_orchestrations:
-            if started.parent is None:
-                raise InvalidArgumentError(
-                    f"sub-orchestration {started.instance_id!r} has no parent in its "
-                    "ExecutionStarted event"
-                )
+            seq, _ = child_start(started, commit.updated_at)
             child = codec.new_instance(started, commit.updated_at)
-            children.append((child, codec.dump_event(started), started.parent.seq))
+            children.append((child, codec.dump_event(started), seq))
         return _Prepared(
             history=[codec.dump_event(event) for event in commit.history],
             input=codec.dumps(commit.input, "input") if commit.reset_history else None,
@@ -482,14 +479,10 @@ class MemoryStore(OneAtATime):
         codec, prepared = self._codec, []
         for child in commit.rewound_children:
             started = child.started
-            if started.parent is None:
-                raise InvalidArgumentError(
-                    f"sub-orchestration {started.instance_id!r} has no parent in its "
-                    "ExecutionStarted event"
-                )
+            seq, _ = child_start(started, commit.updated_at)
             row = codec.new_instance(started, commit.updated_at)
             texts = codec.dump_event(started), codec.dump_event(child.rewound)
-            prepared.append((row, texts[0], started.parent.seq, texts[1]))
+            prepared.append((row, texts[0], seq, texts[1]))
         return prepared
 
     def _redo_child(

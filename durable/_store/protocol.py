@@ -74,6 +74,7 @@ __all__ = [
     "Store",
     "StoredHistory",
     "check_limit",
+    "child_start",
     "completion_message",
     "decode_continuation",
     "encode_continuation",
@@ -387,6 +388,25 @@ def completion_message(completion: Completion, now: datetime) -> NewMessage:
     return NewMessage(
         instance_id=item.instance_id, event=result, visible_at=now, execution_id=item.execution_id
     )
+
+
+def child_start(started: ExecutionStarted, now: datetime) -> tuple[int, NewMessage]:
+    """The seq of the parent's call that starts a sub-orchestration, and its start message.
+
+    Raises:
+        InvalidArgumentError: `started` names no parent.
+    """
+    if started.parent is None:
+        raise InvalidArgumentError(
+            f"sub-orchestration {started.instance_id!r} has no parent in its ExecutionStarted event"
+        )
+    message = NewMessage(
+        instance_id=started.instance_id,
+        event=started,
+        visible_at=now,
+        execution_id=started.execution_id,
+    )
+    return started.parent.seq, message
 
 
 def check_limit(limit: object) -> int:

@@ -26,8 +26,9 @@ from durable._store.protocol import (
     EpisodeCommit,
     NewMessage,
     OrchestrationWorkItem,
+    child_start,
 )
-from durable.errors import InstanceExistsError, InvalidArgumentError
+from durable.errors import InstanceExistsError
 
 __all__ = [
     "EpisodeWriter",
@@ -114,20 +115,10 @@ class EpisodeWriter:
         )
 
     def _child(self, started: ExecutionStarted, commit: EpisodeCommit) -> _Child:
-        if started.parent is None:
-            raise InvalidArgumentError(
-                f"sub-orchestration {started.instance_id!r} has no parent in its "
-                "ExecutionStarted event"
-            )
-        start = NewMessage(
-            instance_id=started.instance_id,
-            event=started,
-            visible_at=commit.updated_at,
-            execution_id=started.execution_id,
-        )
+        seq, start = child_start(started, commit.updated_at)
         return _Child(
             instance_id=started.instance_id,
-            seq=started.parent.seq,
+            seq=seq,
             row=self._rows.new_instance(started, now=commit.updated_at),
             start=self._rows.message(start),
         )

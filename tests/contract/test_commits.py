@@ -23,6 +23,7 @@ from durable._model.status import (
     Waiting,
 )
 from durable._store.protocol import ActivityWorkItem, NewActivityTask, NewMessage, Store
+from durable.errors import InvalidArgumentError
 from tests.contract.helpers import (
     FINISHED,
     LEASE,
@@ -315,6 +316,25 @@ def test_commit_episode_creates_sub_orchestration_as_pending_instance(store: Sto
         parent_instance_id="i1",
     )
     assert inbox(store, "c1", now=at(5)) == [(child, at(5), "c1-x1")]
+
+
+def test_commit_episode_refuses_a_sub_orchestration_without_parent_and_changes_nothing(
+    store: Store,
+) -> None:
+    create(store, "i1")
+    item = take(store, now=T0)
+    history = store.get_history("i1")
+    orphan = started("c1", name="ship", timestamp=at(5))
+
+    with pytest.raises(InvalidArgumentError, match="sub-orchestration 'c1' has no parent"):
+        commit(store, item, now=at(5), sub_orchestrations=(orphan,))
+
+    assert store.get_instance("c1") is None
+    assert store.get_history("i1") == history
+    store.release_orchestration(item)  # the lease was still held: the messages wait
+    assert [event for event, _, _ in inbox(store, "i1", now=at(5))] == [
+        message.event for message in item.messages
+    ]
 
 
 @pytest.mark.parametrize("status", FINISHED, ids=lambda status: status.value)
