@@ -482,7 +482,8 @@ class SQLiteStore(OneAtATime):
     ) -> tuple[bool, Handover]:
         """Deliver one result (and run its continuation); whether it was delivered."""
         item, then = completion.item, completion.then
-        if db.execute(q.DELETE_TASK, {"id": item.id}).rowcount == 0:
+        task = {"id": item.id, "execution_id": item.execution_id, "seq": item.seq}
+        if db.execute(q.DELETE_TASK, task).rowcount == 0:
             return False, Handover()
         if then is None:
             return deliver(db, self._rows.message(message)), Handover()
@@ -559,8 +560,7 @@ class SQLiteStore(OneAtATime):
         queries = (
             q.NEXT_DUE_UNLOCKED_INSTANCE,
             q.NEXT_DUE_LOCKED_INSTANCE,
-            q.NEXT_DUE_UNLEASED_TASK,
-            q.NEXT_DUE_LEASED_TASK,
+            q.NEXT_DUE_TASK,
         )
         with self._read() as db:
             rows = [db.execute(query).fetchone() for query in queries]

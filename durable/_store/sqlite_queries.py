@@ -56,9 +56,8 @@ __all__ = [
     "INSERT_TASK",
     "LEASE_TASK",
     "LOCK_INSTANCE",
-    "NEXT_DUE_LEASED_TASK",
     "NEXT_DUE_LOCKED_INSTANCE",
-    "NEXT_DUE_UNLEASED_TASK",
+    "NEXT_DUE_TASK",
     "NEXT_DUE_UNLOCKED_INSTANCE",
     "PICK_ACTIVITIES",
     "PICK_ORCHESTRATION",
@@ -211,48 +210,58 @@ _TASK_COLUMNS = """
 """
 
 INSERT_TASK = """
-    INSERT INTO activity_tasks (instance_id, execution_id, seq, name, input, visible_at)
-    VALUES (:instance_id, :execution_id, :seq, :name, :input, :visible_at)
+    INSERT INTO activity_tasks (
+        instance_id, execution_id, seq, name, input, visible_at, available_at
+    ) VALUES (:instance_id, :execution_id, :seq, :name, :input, :visible_at, :visible_at)
 """
 
+# A task's available_at is when it can be taken: its visible_at while nobody
+# holds it, its locked_until while somebody does (leases start after a task is
+# visible). Every statement that sets the one sets available_at too.
 INSERT_LEASED_TASK = """
     INSERT INTO activity_tasks (
-        instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until, attempt
+        instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until, attempt,
+        available_at
     ) VALUES (
-        :instance_id, :execution_id, :seq, :name, :input, :visible_at, :lock_token, :locked_until, 1
+        :instance_id, :execution_id, :seq, :name, :input, :visible_at, :lock_token, :locked_until,
+        1, :locked_until
     )
 """
 
 PICK_ACTIVITIES = f"""
     SELECT {_TASK_COLUMNS} FROM activity_tasks
-    WHERE visible_at <= :now AND (lock_token IS NULL OR locked_until <= :now)
-    ORDER BY visible_at, id
+    WHERE available_at <= :now
+    ORDER BY available_at, id
     LIMIT :limit
 """
 
 LEASE_TASK = """
     UPDATE activity_tasks
-    SET lock_token = :lock_token, locked_until = :locked_until, attempt = attempt + 1
+    SET lock_token = :lock_token, locked_until = :locked_until, available_at = :locked_until,
+        attempt = attempt + 1
     WHERE id = :id
 """
 
 RENEW_TASK = """
-    UPDATE activity_tasks SET locked_until = :locked_until
+    UPDATE activity_tasks SET locked_until = :locked_until, available_at = :locked_until
     WHERE id = :id AND lock_token = :lock_token
 """
 
 RELEASE_TASK = """
     UPDATE activity_tasks
-    SET lock_token = NULL, locked_until = NULL, visible_at = :now
+    SET lock_token = NULL, locked_until = NULL, visible_at = :now, available_at = :now
     WHERE id = :id AND lock_token = :lock_token
 """
 
-DELETE_TASK = "DELETE FROM activity_tasks WHERE id = :id"
+# Task ids may be used again once a task is gone: a task is its id, execution and seq.
+DELETE_TASK = """
+    DELETE FROM activity_tasks WHERE id = :id AND execution_id = :execution_id AND seq = :seq
+"""
 
 DELETE_INSTANCE_TASKS = "DELETE FROM activity_tasks WHERE instance_id = :instance_id"
 
 # -- next_due ----------------------------------------------------------------
-# Four small queries, each served by an index, instead of one MIN over a
+# Three small queries, each served by an index, instead of one MIN over a
 # CASE that would scan every row. The store takes the least non-NULL answer.
 
 NEXT_DUE_UNLOCKED_INSTANCE = """
@@ -272,14 +281,8 @@ NEXT_DUE_LOCKED_INSTANCE = """
     WHERE i.lock_token IS NOT NULL
 """
 
-NEXT_DUE_UNLEASED_TASK = """
-    SELECT visible_at FROM activity_tasks WHERE lock_token IS NULL
-    ORDER BY visible_at, id
-    LIMIT 1
-"""
-
-NEXT_DUE_LEASED_TASK = """
-    SELECT MIN(locked_until) FROM activity_tasks WHERE lock_token IS NOT NULL
+NEXT_DUE_TASK = """
+    SELECT MIN(available_at) FROM activity_tasks
 """
 
 # -- listing and purging -----------------------------------------------------

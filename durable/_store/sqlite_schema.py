@@ -132,7 +132,39 @@ DROP TABLE history;
 ALTER TABLE history_clustered RENAME TO history;
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_1, _HISTORY_CLUSTERED_2]
+# A task is takeable from one time on: when it becomes visible if nobody holds
+# it, when its lease runs out if somebody does. One index on that time serves
+# the pick and next_due, where two (visible, leased) had to be kept in step on
+# every lease. Without AUTOINCREMENT a task id may be used again once its task
+# is gone, so a task is found by its id together with its execution and seq.
+_TASKS_BY_AVAILABILITY_3 = """
+CREATE TABLE activity_tasks_by_availability (
+    id INTEGER PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT NOT NULL,
+    visible_at INTEGER NOT NULL,
+    lock_token TEXT,
+    locked_until INTEGER,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL
+);
+INSERT INTO activity_tasks_by_availability (
+    id, instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until,
+    attempt, available_at
+)
+    SELECT id, instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until,
+        attempt, CASE WHEN lock_token IS NULL THEN visible_at ELSE MAX(visible_at, locked_until) END
+    FROM activity_tasks;
+DROP TABLE activity_tasks;
+ALTER TABLE activity_tasks_by_availability RENAME TO activity_tasks;
+CREATE INDEX activity_tasks_by_available ON activity_tasks (available_at, id);
+CREATE INDEX activity_tasks_by_instance ON activity_tasks (instance_id);
+"""
+
+MIGRATIONS: list[str] = [_SCHEMA_1, _HISTORY_CLUSTERED_2, _TASKS_BY_AVAILABILITY_3]
 """Forward migrations in order; script ``i`` takes the database from version i to i + 1.
 
 A statement may span lines but must end at the end of a line.

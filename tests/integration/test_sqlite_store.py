@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from durable._model.events import (
@@ -145,7 +147,7 @@ def test_sqlite_path_from_url_rejects_in_memory_database() -> None:
 def test_open_creates_file_at_current_schema_version(db_path: Path) -> None:
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == sqlite_schema.supported_version() == 2
+    assert _version(db_path) == sqlite_schema.supported_version() == 3
     with _raw(db_path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"schema_version", "instances", "history", "messages", "activity_tasks"} <= tables
@@ -157,7 +159,7 @@ def test_open_migrates_empty_file(db_path: Path) -> None:
     with SQLiteStore(db_path) as store:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
-    assert _version(db_path) == 2
+    assert _version(db_path) == 3
 
 
 def test_open_applies_pending_migrations_in_order(
@@ -166,15 +168,15 @@ def test_open_applies_pending_migrations_in_order(
     SQLiteStore(db_path).close()
     extra = [
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);\n",
-        "INSERT INTO notes (text) VALUES ('written by migration 4');\n",
+        "INSERT INTO notes (text) VALUES ('written by migration 5');\n",
     ]
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, *extra])
 
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == 4
+    assert _version(db_path) == 5
     with _raw(db_path) as db:
-        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 4",)]
+        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 5",)]
 
 
 def test_open_migrates_a_version_1_file_and_keeps_its_history(
@@ -194,7 +196,7 @@ def test_open_migrates_a_version_1_file_and_keeps_its_history(
     with SQLiteStore(db_path) as store:
         after = {key: store.get_history(key) for key in ("i1", "i2")}
 
-    assert _version(db_path) == 2
+    assert _version(db_path) == 3
     assert after == before
     assert [len(history) for history in after.values()] == [1, 1]
     with _raw(db_path) as db:
@@ -204,6 +206,55 @@ def test_open_migrates_a_version_1_file_and_keeps_its_history(
     assert "history_clustered" not in names
 
 
+def test_open_migrates_version_2_tasks_to_the_time_they_can_be_taken(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as version_2:
+        version_2.setattr(sqlite_schema, "MIGRATIONS", sqlite_schema.MIGRATIONS[:2])
+        SQLiteStore(db_path).close()
+    columns = "instance_id, execution_id, seq, name, input, visible_at, lock_token, locked_until"
+    with _raw(db_path) as db:
+        start, expiry = sqlite_queries.to_us(T0), sqlite_queries.to_us(T0 + LEASE)
+        free = ("i1", "i1-x1", 0, "free", "1", start, None, None)
+        held = ("i1", "i1-x1", 1, "held", "2", start, "w:t", expiry)
+        insert = f"INSERT INTO activity_tasks ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        db.executemany(insert, [free, held])
+
+    with SQLiteStore(db_path) as store:
+        store.create_instance(_started("i1"), now=T0, visible_at=T0)
+        now = store.take_activities(now=T0, lease=2 * LEASE, owner="x", limit=10)
+        later = store.take_activities(now=T0 + LEASE, lease=LEASE, owner="x", limit=10)
+
+    assert _version(db_path) == 3
+    assert [(task.name, task.input) for task in now] == [("free", 1)]
+    assert [(task.name, task.input) for task in later] == [("held", 2)]
+
+
+def test_a_late_result_does_not_complete_a_new_task_that_got_its_id(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        store.create_instance(_started("i1"), now=T0, visible_at=T0)
+        item = store.take_orchestration(now=T0, lease=LEASE, owner="w")
+        assert item is not None
+        first = NewActivityTask(
+            instance_id="i1", execution_id="i1-x1", seq=0, name="act", input=0, visible_at=T0
+        )
+        store.commit_episode(item, _episode(item, activities=(first,)))
+        (old,) = store.take_activities(now=T0, lease=LEASE, owner="w", limit=1)
+        store.complete_activity(old, TaskCompleted(timestamp=T0, seq=0, output=1), now=T0)
+        item = store.take_orchestration(now=T0, lease=LEASE, owner="w")
+        assert item is not None
+        second = attrs.evolve(first, seq=1)
+        store.commit_episode(item, _episode(item, activities=(second,)))
+        (new,) = store.take_activities(now=T0, lease=LEASE, owner="w", limit=1)
+        assert new.id == old.id  # the id was used again
+
+        late = TaskCompleted(timestamp=T0, seq=0, output="late")
+        store.complete_activity(old, late, now=T0)
+
+        assert store.take_orchestration(now=T0, lease=LEASE, owner="w") is None  # nothing new
+        assert store.renew_activity(new, now=T0, lease=LEASE).seq == 1  # the new task is there
+
+
 def test_open_rolls_back_failed_migration_and_keeps_old_version(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,10 +262,10 @@ def test_open_rolls_back_failed_migration_and_keeps_old_version(
     broken = "CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, broken])
 
-    with pytest.raises(StoreError, match=r"migrate from schema version 2 to 3 .*no_such_table"):
+    with pytest.raises(StoreError, match=r"migrate from schema version 3 to 4 .*no_such_table"):
         SQLiteStore(db_path)
 
-    assert _version(db_path) == 2
+    assert _version(db_path) == 3
     with _raw(db_path) as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
 
@@ -228,7 +279,7 @@ def test_open_handles_path_with_uri_special_characters(tmp_path: Path) -> None:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
     assert sorted(os.listdir(directory)) == ["dur able%20.db"]
-    assert _version(path) == 2
+    assert _version(path) == 3
 
 
 def test_open_uses_wal_synchronous_full_and_busy_timeout_by_default(db_path: Path) -> None:
@@ -328,11 +379,10 @@ def test_store_stores_times_as_integer_microseconds(store: SQLiteStore, db_path:
     ("query", "params", "index"),
     [
         ("PICK_ORCHESTRATION", {"now": 0}, "messages_by_visible"),
-        ("PICK_ACTIVITIES", {"now": 0, "limit": 16}, "activity_tasks_by_visible"),
+        ("PICK_ACTIVITIES", {"now": 0, "limit": 16}, "activity_tasks_by_available"),
         ("NEXT_DUE_UNLOCKED_INSTANCE", {}, "messages_by_visible"),
         ("NEXT_DUE_LOCKED_INSTANCE", {}, "instances_by_lock"),
-        ("NEXT_DUE_UNLEASED_TASK", {}, "activity_tasks_by_visible"),
-        ("NEXT_DUE_LEASED_TASK", {}, "activity_tasks_by_lease"),
+        ("NEXT_DUE_TASK", {}, "activity_tasks_by_available"),
         ("SELECT_VISIBLE_MESSAGES", {"instance_id": "i", "now": 0}, "messages_by_instance"),
     ],
 )
@@ -344,7 +394,7 @@ def test_hot_queries_use_their_index(
             row[3]
             for row in db.execute(f"EXPLAIN QUERY PLAN {getattr(sqlite_queries, query)}", params)
         )
-    assert f"USING INDEX {index}" in plan
+    assert re.search(f"USING (COVERING )?INDEX {index}\\b", plan), plan
 
 
 @pytest.mark.parametrize(
@@ -419,7 +469,7 @@ def test_open_refuses_newer_schema_version_and_leaves_file_untouched(db_path: Pa
     with pytest.raises(
         SchemaVersionError,
         match=f"{db_path}: it has schema version 999, but this version of durable supports "
-        "up to version 2; upgrade durable",
+        "up to version 3; upgrade durable",
     ):
         SQLiteStore(db_path)
 
@@ -638,7 +688,7 @@ def test_concurrent_opens_of_a_new_file_all_succeed(db_path: Path) -> None:
         thread.join(timeout=30)
 
     assert errors == []
-    assert _version(db_path) == 2
+    assert _version(db_path) == 3
     with SQLiteStore(db_path) as store:
         page = store.list_instances(InstanceQuery())
     assert [instance.instance_id for instance in page.instances] == ["i0", "i1", "i2", "i3"]
