@@ -7,13 +7,16 @@ DBOS runs in this process on its default system database, SQLite, in a fresh
 file of a temporary directory, with DBOS's own connection settings (the script
 reads back the journal mode and synchronous level it ran with and prints them).
 Activities are steps; the fan-out starts one child workflow per item with
-``DBOS.start_workflow`` and gathers their handles; the throughput workload
-starts every chain with ``DBOS.start_workflow`` and then awaits each handle.
+``DBOS.start_workflow`` and gathers their handles; the throughput workload is
+an asyncio program, as for every peer: it starts every chain (async workflow,
+async steps) at once with ``DBOS.start_workflow_async`` under
+``asyncio.gather``, and then awaits each handle.
 DBOS logs at WARNING (its default INFO logs every launch step).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 import time
@@ -53,12 +56,27 @@ def fan_out(count: int) -> int:
     return len([handle.get_result() for handle in handles])
 
 
+@DBOS.step()
+async def touch_async(value: int) -> int:
+    """A trivial activity, for the asyncio program of the throughput workload."""
+    return value + 1
+
+
 @DBOS.workflow()
-def chain_of_three(value: int) -> int:
-    """Three steps in a row."""
+async def chain_of_three_async(value: int) -> int:
+    """Three steps in a row, started from asyncio."""
     for _ in range(3):
-        value = touch(value)
+        value = await touch_async(value)
     return value
+
+
+async def _throughput(size: int) -> None:
+    """Start every chain at once from asyncio, then await each."""
+    handles = await asyncio.gather(
+        *(DBOS.start_workflow_async(chain_of_three_async, index) for index in range(size))
+    )
+    for handle in handles:
+        await handle.get_result()
 
 
 def _sqlite_settings() -> str:
@@ -84,10 +102,9 @@ def run(workload: str, size: int, directory: Path) -> tuple[dict[str, float], st
         backend = f"SQLite ({_sqlite_settings()})"
         began = time.perf_counter()
         if workload == "throughput":
-            handles = [DBOS.start_workflow(chain_of_three, index) for index in range(size)]
+            asyncio.run(_throughput(size))
         else:
-            handles = [DBOS.start_workflow(sequence if workload == "seq" else fan_out, size)]
-        for handle in handles:
+            handle = DBOS.start_workflow(sequence if workload == "seq" else fan_out, size)
             handle.get_result()
         seconds = time.perf_counter() - began
     finally:

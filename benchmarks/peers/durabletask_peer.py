@@ -6,12 +6,16 @@ with WORKLOAD one of seq, fanout, throughput (see benchmarks/workloads.py).
 The backend is the SDK's own ``durabletask.testing.InMemoryOrchestrationBackend``,
 a gRPC sidecar in this process that keeps every instance in memory, bound
 here to 127.0.0.1 on a free port. A ``TaskHubGrpcWorker`` and a
-``TaskHubGrpcClient`` connect to it as they would to a real sidecar. The SDK's
+``TaskHubGrpcClient`` connect to it as they would to a real sidecar; the
+throughput workload is an asyncio program, as for every peer: it starts every
+chain at once with the SDK's ``AsyncTaskHubGrpcClient`` under
+``asyncio.gather``, then awaits each. The SDK's
 loggers are set to WARNING (by default they log every wait at INFO to stderr).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -74,10 +78,25 @@ def _quiet_logger(name: str) -> logging.Logger:
     return logger
 
 
-def _await(hub: client.TaskHubGrpcClient, instance_id: str) -> None:
-    state = hub.wait_for_orchestration_completion(instance_id, timeout=WAIT_SECONDS)
+def _check_completed(instance_id: str, state: client.OrchestrationState | None) -> None:
     if state is None or state.runtime_status != client.OrchestrationStatus.COMPLETED:
         raise SystemExit(f"durabletask instance {instance_id} did not complete: {state}")
+
+
+async def _throughput(address: str, size: int) -> None:
+    """Start every chain at once from the SDK's asyncio client, then await each."""
+    hub = client.AsyncTaskHubGrpcClient(
+        host_address=address, logger=_quiet_logger("durabletask-client")
+    )
+    try:
+        ids = await asyncio.gather(
+            *(hub.schedule_new_orchestration(chain_of_three, input=i) for i in range(size))
+        )
+        for instance_id in ids:
+            state = await hub.wait_for_orchestration_completion(instance_id, timeout=WAIT_SECONDS)
+            _check_completed(instance_id, state)
+    finally:
+        await hub.close()
 
 
 def run(workload: str, size: int) -> dict[str, float]:
@@ -96,12 +115,12 @@ def run(workload: str, size: int) -> dict[str, float]:
     try:
         began = time.perf_counter()
         if workload == "throughput":
-            ids = [hub.schedule_new_orchestration(chain_of_three, input=i) for i in range(size)]
+            asyncio.run(_throughput(address, size))
         else:
             orchestrator = sequence if workload == "seq" else fan_out
-            ids = [hub.schedule_new_orchestration(orchestrator, input=size)]
-        for instance_id in ids:
-            _await(hub, instance_id)
+            instance_id = hub.schedule_new_orchestration(orchestrator, input=size)
+            state = hub.wait_for_orchestration_completion(instance_id, timeout=WAIT_SECONDS)
+            _check_completed(instance_id, state)
         seconds = time.perf_counter() - began
     finally:
         runner.stop()

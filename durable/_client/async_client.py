@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,8 @@ from durable._client.client import Client
 from durable._client.waiting import WaitPacer
 from durable._model.events import HistoryEvent
 from durable._model.status import InstanceStatus, RuntimeStatus
-from durable._store.protocol import InstancePage, Store
+from durable._store.protocol import InstancePage, InstanceStart, Store
+from durable._worker.batches import Batcher
 from durable._worker.clock import Clock
 
 __all__ = ["AsyncClient"]
@@ -32,6 +33,9 @@ class AsyncClient:
 
     def __init__(self, store: Store, *, app: App | None = None, clock: Clock | None = None) -> None:
         self.sync = Client(store, app=app, clock=clock)
+        self._starts: Batcher[InstanceStart, Exception | None] = Batcher(
+            self._create, _nothing_held
+        )
 
     async def start(
         self,
@@ -41,10 +45,22 @@ class AsyncClient:
         instance_id: str | None = None,
         start_at: datetime | None = None,
     ) -> str:
-        """Start an instance (see `Client.start`)."""
-        return await asyncio.to_thread(
-            self.sync.start, orchestrator, input, instance_id=instance_id, start_at=start_at
+        """Start an instance (see `Client.start`).
+
+        Starts made concurrently (for example under `asyncio.gather`) are
+        stored together, in one store transaction; each is still made or
+        refused on its own.
+        """
+        start = self.sync._prepare_start(
+            orchestrator, input, instance_id=instance_id, start_at=start_at
         )
+        error = await self._starts.submit(start)
+        if error is not None:
+            raise error
+        return start.started.instance_id
+
+    async def _create(self, starts: builtins.list[InstanceStart]) -> Sequence[Exception | None]:
+        return await asyncio.to_thread(self.sync.store.create_instances, starts)
 
     async def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
         """Run the instance's orchestrator again (see `Client.restart`)."""
@@ -59,23 +75,16 @@ class AsyncClient:
     async def wait(self, instance_id: str, *, timeout: timedelta | None = None) -> InstanceStatus:
         """Wait until the instance finishes (see `Client.wait`)."""
         pacer = WaitPacer(self.sync.clock, timeout)
-        loop = asyncio.get_running_loop()
-        changed = asyncio.Event()
-
-        def notify() -> None:  # called by the store from any thread
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits now
-                loop.call_soon_threadsafe(changed.set)
-
-        remove = self.sync.store.add_listener(notify)
+        commits = _CommitSignal(asyncio.get_running_loop())
+        remove = self.sync.store.add_listener(commits.notify)
         try:
             while True:
-                changed.clear()
+                commits.clear()
                 status = await self.status(instance_id)
                 if status.is_finished:
                     return status
-                pause = pacer.next_pause(status)  # before changed.wait(): it may raise
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), pause)
+                pause = pacer.next_pause(status)  # before the wait: it may raise
+                await commits.wait(pause)
                 await asyncio.sleep(pacer.gap_left())
         finally:
             remove()
@@ -125,3 +134,52 @@ class AsyncClient:
     async def history(self, instance_id: str) -> builtins.list[HistoryEvent]:
         """The instance's history (see `Client.history`)."""
         return await asyncio.to_thread(self.sync.history, instance_id)
+
+
+async def _nothing_held(_: Exception | None) -> None:
+    """A start whose caller stopped waiting holds nothing: the instance is made or refused."""
+
+
+class _CommitSignal:
+    """Tells one waiter on the event loop that the store committed, waking the loop sparingly.
+
+    The store calls `notify` from its threads at every commit. Only a waiter
+    inside `wait` needs the loop woken, and only once however many commits
+    come before it runs; at any other time `notify` just marks the change,
+    which `wait` then sees without sleeping.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+        self._changed = False
+        self._listening = False
+        self._wake_pending = False
+
+    def clear(self) -> None:
+        """Forget the commits so far (before looking at the store)."""
+        self._changed = False
+        self._event.clear()
+
+    def notify(self) -> None:
+        """A commit happened (called by the store from any thread)."""
+        self._changed = True
+        if self._listening and not self._wake_pending:
+            self._wake_pending = True
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits now
+                self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Return at the first commit since `clear`, or after `seconds`."""
+        self._listening = True
+        try:
+            if self._changed:  # a commit came before the waiter listened
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), seconds)
+        finally:
+            self._listening = False

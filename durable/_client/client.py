@@ -24,7 +24,13 @@ from durable._model.events import (
     HistoryEvent,
 )
 from durable._model.status import InstanceStatus, RuntimeStatus
-from durable._store.protocol import InstancePage, InstanceQuery, NewMessage, Store
+from durable._store.protocol import (
+    InstancePage,
+    InstanceQuery,
+    InstanceStart,
+    NewMessage,
+    Store,
+)
 from durable._worker.clock import Clock, SystemClock
 from durable.errors import (
     InstanceNotFoundError,
@@ -83,6 +89,22 @@ class Client:
             InstanceExistsError: an unfinished instance has this id.
             InvalidArgumentError: a bad id or start time.
         """
+        start = self._prepare_start(orchestrator, input, instance_id=instance_id, start_at=start_at)
+        self.store.create_instance(start.started, now=start.now, visible_at=start.visible_at)
+        return start.started.instance_id
+
+    def _prepare_start(
+        self,
+        orchestrator: str | Callable[..., Any],
+        input: Any = None,
+        *,
+        instance_id: str | None = None,
+        start_at: datetime | None = None,
+    ) -> InstanceStart:
+        """The checked start `start` would store, with its ids chosen; nothing is stored.
+
+        Raises what `start` raises for its arguments.
+        """
         name, version = self._resolve(orchestrator)
         chosen = check_instance_id(instance_id) if instance_id is not None else self.new_id()
         payload = self.converter.to_json(input, what=f"input of orchestrator {name!r}")
@@ -99,8 +121,7 @@ class Client:
             scheduled_start=start_at,
         )
         visible_at = max(start_at, now) if start_at is not None else now
-        self.store.create_instance(started, now=now, visible_at=visible_at)
-        return chosen
+        return InstanceStart(started=started, now=now, visible_at=visible_at)
 
     def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
         """Start the instance's orchestrator again with the input of its current execution.

@@ -21,7 +21,6 @@ import attrs
 from durable._model.converter import PayloadConverter, default_converter
 from durable._model.events import (
     ExecutionRewound,
-    ExecutionStarted,
     HistoryEvent,
     SubOrchestrationFailed,
 )
@@ -49,6 +48,7 @@ from durable._store.protocol import (
     Handover,
     InstancePage,
     InstanceQuery,
+    InstanceStart,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
@@ -111,18 +111,24 @@ class MemoryStore(OneAtATime):
 
     # -- instances --------------------------------------------------------------
 
-    def create_instance(
-        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
-    ) -> None:
-        """Create an instance in PENDING with `started` in its inbox; see `Store`."""
-        row = self._codec.new_instance(started, now)
-        text = self._codec.dump_event(started)
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        """Create instances in PENDING, each with its start in its inbox; see `Store`."""
+        rows = [(self._codec.new_instance(start.started, start.now), start) for start in starts]
+        texts = [self._codec.dump_event(start.started) for start in starts]
+        outcomes: list[InstanceExistsError | None] = []
         with self._lock:
-            existing = self._instances.get(row.instance_id)
-            if existing is not None and not existing.status.is_terminal:
-                raise InstanceExistsError(row.instance_id, existing.status.value)
-            self._put_instance(row, text, visible_at)
-        self._notify()
+            for (row, start), text in zip(rows, texts, strict=True):
+                existing = self._instances.get(row.instance_id)
+                if existing is not None and not existing.status.is_terminal:
+                    outcomes.append(InstanceExistsError(row.instance_id, existing.status.value))
+                    continue
+                self._put_instance(row, text, start.visible_at)
+                outcomes.append(None)
+        if None in outcomes:
+            self._notify()
+        return tuple(outcomes)
 
     def get_instance(self, instance_id: str) -> InstanceStatus | None:
         """The instance row, or None."""

@@ -1,8 +1,9 @@
 """`OneAtATime`: a store's single-item methods, in terms of its batch ones.
 
-A store implements `take_orchestrations`, `commit_episodes`, `take_activities`
-and `complete_activities`; this base class gives it `take_orchestration`,
-`commit_episode`, `take_activity` and `complete_activity` as batches of one.
+A store implements `create_instances`, `take_orchestrations`, `commit_episodes`,
+`take_activities` and `complete_activities`; this base class gives it
+`create_instance`, `take_orchestration`, `commit_episode`, `take_activity` and
+`complete_activity` as batches of one.
 A store whose primitive is the single-item form (PostgreSQL's take and commit)
 overrides it.
 """
@@ -13,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from durable._model.events import HistoryEvent
+from durable._model.events import ExecutionStarted, HistoryEvent
 from durable._store.protocol import (
     ActivityWorkItem,
     Claim,
@@ -23,14 +24,22 @@ from durable._store.protocol import (
     EpisodeCommit,
     EpisodeWrite,
     Handover,
+    InstanceStart,
     OrchestrationWorkItem,
 )
+from durable.errors import InstanceExistsError
 
 __all__ = ["OneAtATime"]
 
 
 class OneAtATime(ABC):
     """The single-item methods of `durable._store.protocol.Store`, as batches of one."""
+
+    @abstractmethod
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        """See `Store.create_instances`."""
 
     @abstractmethod
     def take_orchestrations(
@@ -53,6 +62,16 @@ class OneAtATime(ABC):
         self, completions: Sequence[Completion], *, now: datetime, take: Claim | None = None
     ) -> Delivery:
         """See `Store.complete_activities`."""
+
+    def create_instance(
+        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
+    ) -> None:
+        """See `Store.create_instance`."""
+        (error,) = self.create_instances(
+            [InstanceStart(started=started, now=now, visible_at=visible_at)]
+        )
+        if error is not None:
+            raise error
 
     def take_orchestration(
         self, *, now: datetime, lease: timedelta, owner: str

@@ -76,6 +76,7 @@ from durable._store.protocol import (
     Handover,
     InstancePage,
     InstanceQuery,
+    InstanceStart,
     NewMessage,
     OrchestrationWorkItem,
     check_limit,
@@ -212,35 +213,45 @@ class PostgresStore(OneAtATime):
 
     # -- instances -----------------------------------------------------------------
 
-    def create_instance(
-        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
-    ) -> None:
-        """See `Store.create_instance`."""
-        start = self._rows.message(
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        """See `Store.create_instances`."""
+        rows = [(start.started.instance_id, self._start_params(start)) for start in starts]
+
+        def work(cursor: Cursor) -> tuple[InstanceExistsError | None, ...]:
+            outcomes: list[InstanceExistsError | None] = []
+            for instance_id, params in rows:
+                status = self._lock_status(cursor, instance_id)
+                if status is not None and not status.is_terminal:
+                    outcomes.append(InstanceExistsError(instance_id, status.value))
+                    continue
+                if status is not None:
+                    self._delete_instances(cursor, [instance_id])
+                cursor.execute(self._sql(q.CREATE_INSTANCE), params)
+                outcomes.append(None)
+            return tuple(outcomes)
+
+        outcomes = self._db.run(work)
+        if None in outcomes:
+            self._notify()
+        return outcomes
+
+    def _start_params(self, start: InstanceStart) -> dict[str, Any]:
+        message = self._rows.message(
             NewMessage(
-                instance_id=started.instance_id,
-                event=started,
-                visible_at=visible_at,
-                execution_id=started.execution_id,
+                instance_id=start.started.instance_id,
+                event=start.started,
+                visible_at=start.visible_at,
+                execution_id=start.started.execution_id,
             )
         )
-        params = {
-            **self._rows.new_instance(started, now=now),
-            "visible_at": start["visible_at"],
-            "event": start["event"],
+        return {
+            **self._rows.new_instance(start.started, now=start.now),
+            "visible_at": message["visible_at"],
+            "event": message["event"],
             **self._wake,
         }
-
-        def work(cursor: Cursor) -> None:
-            status = self._lock_status(cursor, started.instance_id)
-            if status is not None and not status.is_terminal:
-                raise InstanceExistsError(started.instance_id, status.value)
-            if status is not None:
-                self._delete_instances(cursor, [started.instance_id])
-            cursor.execute(self._sql(q.CREATE_INSTANCE), params)
-
-        self._db.run(work)
-        self._notify()
 
     def get_instance(self, instance_id: str) -> InstanceStatus | None:
         """See `Store.get_instance`."""

@@ -53,7 +53,7 @@ from durable._model.events import (
 )
 from durable._model.failures import FailureDetails
 from durable._model.status import InstanceStatus, RuntimeStatus, Waiting
-from durable.errors import InvalidArgumentError
+from durable.errors import InstanceExistsError, InvalidArgumentError
 
 __all__ = [
     "ActivityWorkItem",
@@ -67,6 +67,7 @@ __all__ = [
     "Handover",
     "InstancePage",
     "InstanceQuery",
+    "InstanceStart",
     "Message",
     "NewActivityTask",
     "NewMessage",
@@ -97,6 +98,21 @@ class NewMessage:
     event: HistoryEvent
     visible_at: datetime
     execution_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class InstanceStart:
+    """A new instance: its `ExecutionStarted`, the creation time, and when it may first run.
+
+    Attributes:
+        started: the first event; its instance id names the instance.
+        now: the creation time.
+        visible_at: the time from which workers may take the start message.
+    """
+
+    started: ExecutionStarted
+    now: datetime
+    visible_at: datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -447,6 +463,18 @@ class Store(Protocol):
 
         Raises:
             InstanceExistsError: an unfinished instance has this id.
+        """
+        ...
+
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        """Create several instances, each as `create_instance` would, in one transaction.
+
+        Each start is made or refused on its own: one whose id names an
+        unfinished instance (or one earlier in `starts`) is refused and the
+        others are still made. Returns, in order, None for each created
+        instance and the `InstanceExistsError` of each refused one.
         """
         ...
 

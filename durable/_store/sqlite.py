@@ -42,7 +42,6 @@ import attrs
 from durable._model.converter import PayloadConverter, default_converter
 from durable._model.events import (
     ExecutionRewound,
-    ExecutionStarted,
     HistoryEvent,
 )
 from durable._model.status import InstanceStatus, RuntimeStatus
@@ -59,6 +58,7 @@ from durable._store.protocol import (
     Handover,
     InstancePage,
     InstanceQuery,
+    InstanceStart,
     Message,
     NewMessage,
     OrchestrationWorkItem,
@@ -215,28 +215,40 @@ class SQLiteStore(OneAtATime):
 
     # -- instances -------------------------------------------------------------
 
-    def create_instance(
-        self, started: ExecutionStarted, *, now: datetime, visible_at: datetime
-    ) -> None:
-        """See `Store.create_instance`."""
-        row = self._rows.new_instance(started, now=now)
-        start = self._rows.message(
-            NewMessage(
-                instance_id=started.instance_id,
-                event=started,
-                visible_at=visible_at,
-                execution_id=started.execution_id,
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        """See `Store.create_instances`."""
+        rows = [
+            (
+                start.started.instance_id,
+                self._rows.new_instance(start.started, now=start.now),
+                self._rows.message(
+                    NewMessage(
+                        instance_id=start.started.instance_id,
+                        event=start.started,
+                        visible_at=start.visible_at,
+                        execution_id=start.started.execution_id,
+                    )
+                ),
             )
-        )
+            for start in starts
+        ]
+        outcomes: list[InstanceExistsError | None] = []
         with self._write() as db:
-            status = instance_status(db, started.instance_id)
-            if status is not None and not status.is_terminal:
-                raise InstanceExistsError(started.instance_id, status.value)
-            if status is not None:
-                delete_instance(db, started.instance_id)
-            db.execute(q.INSERT_INSTANCE, row)
-            db.execute(q.INSERT_MESSAGE, start)
-        self._notify()
+            for instance_id, row, message in rows:
+                status = instance_status(db, instance_id)
+                if status is not None and not status.is_terminal:
+                    outcomes.append(InstanceExistsError(instance_id, status.value))
+                    continue
+                if status is not None:
+                    delete_instance(db, instance_id)
+                db.execute(q.INSERT_INSTANCE, row)
+                db.execute(q.INSERT_MESSAGE, message)
+                outcomes.append(None)
+        if None in outcomes:
+            self._notify()
+        return tuple(outcomes)
 
     def get_instance(self, instance_id: str) -> InstanceStatus | None:
         """See `Store.get_instance`."""

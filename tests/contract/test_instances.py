@@ -12,7 +12,14 @@ from durable._model.events import (
     ParentInstance,
 )
 from durable._model.status import InstanceStatus, RuntimeStatus
-from durable._store.protocol import Message, NewActivityTask, NewMessage, Store
+from durable._store.protocol import (
+    InstanceQuery,
+    InstanceStart,
+    Message,
+    NewActivityTask,
+    NewMessage,
+    Store,
+)
 from durable.errors import InstanceExistsError, InstanceFinishedError, InstanceNotFoundError
 from tests.contract.helpers import (
     FINISHED,
@@ -140,6 +147,53 @@ def test_create_instance_replaces_finished_instance_with_its_history_inbox_and_t
     assert store.get_history("i1") == []
     assert inbox(store, "i1", now=at(10)) == [(new, at(10), "x2")]
     assert store.take_activity(now=at(10), lease=LEASE, owner="w") is None
+
+
+def test_create_instances_makes_each_start_and_refuses_only_those_whose_id_is_taken(
+    store: Store,
+) -> None:
+    reach(store, "running", RuntimeStatus.RUNNING, input="kept")
+    running_before = store.get_instance("running")
+    reach(store, "done", RuntimeStatus.COMPLETED, input="old")
+    starts = [
+        InstanceStart(started=started("a", input=1), now=at(5), visible_at=at(5)),
+        InstanceStart(started=started("running", input=2), now=at(5), visible_at=at(5)),
+        InstanceStart(
+            started=started("done", input=3, execution_id="done-x2"), now=at(5), visible_at=at(5)
+        ),
+        InstanceStart(
+            started=started("a", input=4, execution_id="a-x2"), now=at(5), visible_at=at(5)
+        ),
+        InstanceStart(started=started("b", input=5), now=at(5), visible_at=at(9)),
+    ]
+
+    outcomes = store.create_instances(starts)
+
+    assert [None if error is None else (error.instance_id, error.status) for error in outcomes] == [
+        None,
+        ("running", "RUNNING"),
+        None,
+        ("a", "PENDING"),
+        None,
+    ]
+    assert store.get_instance("running") == running_before
+    assert [
+        (status.instance_id, status.status, status.input, status.execution_id, status.created_at)
+        for status in map(store.get_instance, ["a", "done", "b"])
+        if status is not None
+    ] == [
+        ("a", RuntimeStatus.PENDING, 1, "a-x1", at(5)),
+        ("done", RuntimeStatus.PENDING, 3, "done-x2", at(5)),
+        ("b", RuntimeStatus.PENDING, 5, "b-x1", at(5)),
+    ]
+    assert inbox(store, "a", now=at(5)) == [(starts[0].started, at(5), "a-x1")]
+    assert inbox(store, "b", now=at(9)) == [(starts[4].started, at(9), "b-x1")]
+    assert store.get_history("done") == []
+
+
+def test_create_instances_of_none_writes_nothing(store: Store) -> None:
+    assert store.create_instances([]) == ()
+    assert store.list_instances(InstanceQuery()).instances == ()
 
 
 def test_create_instance_with_future_visible_at_is_not_takeable_before_then(
