@@ -116,10 +116,14 @@ class PayloadConverter:
 
     def dumps(self, value: JSONValue) -> str:
         """JSON text of a JSON value: compact, key order kept, no NaN."""
+        if value is None:  # most outputs and custom statuses: no encoder call
+            return "null"
         return _ENCODER.encode(value)
 
     def loads(self, text: str) -> JSONValue:
         """The JSON value of JSON text."""
+        if text == "null":
+            return None
         return json.loads(text)
 
     def dump_event(self, event: HistoryEvent) -> str:

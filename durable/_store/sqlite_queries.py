@@ -372,11 +372,16 @@ def _maybe_datetime(value: int | None) -> datetime | None:
     return None if value is None else from_us(value)
 
 
+_NOTHING_AWAITED = Waiting()
+
+
 class Rows:
     """Model values to statement parameters, and result rows back, through one converter."""
 
     def __init__(self, converter: PayloadConverter) -> None:
         self._converter = converter
+        nothing_awaited = converter.cattrs.unstructure(_NOTHING_AWAITED)
+        self._nothing_awaited = self._dumps(nothing_awaited, "Waiting")
 
     def filter(
         self,
@@ -496,8 +501,13 @@ class Rows:
             scheduled_start=_maybe_datetime(row["scheduled_start"]),
             parent_instance_id=row["parent_instance_id"],
             execution_id=row["execution_id"],
-            waiting=structure(loads(row["waiting"]), Waiting),
+            waiting=self._to_waiting(row["waiting"]),
         )
+
+    def _to_waiting(self, text: str) -> Waiting:
+        if text == self._nothing_awaited:  # a pending or finished instance: no cattrs call
+            return _NOTHING_AWAITED
+        return self._converter.cattrs.structure(self._converter.loads(text), Waiting)
 
     def to_message(self, row: Any) -> Message:
         """The message of a row selected by `SELECT_VISIBLE_MESSAGES`."""
@@ -530,5 +540,7 @@ class Rows:
             raise PayloadError(f"{what} cannot be stored as JSON: {error}") from error
 
     def _dump_value(self, value: FailureDetails | Waiting) -> str:
+        if isinstance(value, Waiting) and not value:
+            return self._nothing_awaited
         what = type(value).__name__
         return self._dumps(self._converter.cattrs.unstructure(value), what)
