@@ -20,6 +20,8 @@ whatever knows a column's name and encoding is here. Conventions:
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -373,6 +375,7 @@ def _maybe_datetime(value: int | None) -> datetime | None:
 
 
 _NOTHING_AWAITED = Waiting()
+_WRITTEN_WAITING_KEPT = 1024
 
 
 class Rows:
@@ -382,6 +385,7 @@ class Rows:
         self._converter = converter
         nothing_awaited = converter.cattrs.unstructure(_NOTHING_AWAITED)
         self._nothing_awaited = self._dumps(nothing_awaited, "Waiting")
+        self._written_waiting: OrderedDict[str, Waiting] = OrderedDict()
 
     def filter(
         self,
@@ -505,8 +509,16 @@ class Rows:
         )
 
     def _to_waiting(self, text: str) -> Waiting:
-        if text == self._nothing_awaited:  # a pending or finished instance: no cattrs call
+        """The `Waiting` of a row; one this process wrote lately is not parsed again.
+
+        The next episode of an instance, and a client's status call, read back
+        what the last commit wrote; parsing is most of the cost of a row.
+        """
+        if text == self._nothing_awaited:  # a pending or finished instance
             return _NOTHING_AWAITED
+        written = self._written_waiting.get(text)
+        if written is not None:
+            return written
         return self._converter.cattrs.structure(self._converter.loads(text), Waiting)
 
     def to_message(self, row: Any) -> Message:
@@ -542,5 +554,17 @@ class Rows:
     def _dump_value(self, value: FailureDetails | Waiting) -> str:
         if isinstance(value, Waiting) and not value:
             return self._nothing_awaited
-        what = type(value).__name__
-        return self._dumps(self._converter.cattrs.unstructure(value), what)
+        text = self._dumps(self._converter.cattrs.unstructure(value), type(value).__name__)
+        if isinstance(value, Waiting):
+            self._remember_waiting(text, value)
+        return text
+
+    def _remember_waiting(self, text: str, waiting: Waiting) -> None:
+        """Keep the last `_WRITTEN_WAITING_KEPT` waiting values written, by their text.
+
+        Single C-level dict operations only: threads share the store's `Rows`.
+        """
+        self._written_waiting[text] = waiting
+        if len(self._written_waiting) > _WRITTEN_WAITING_KEPT:
+            with contextlib.suppress(KeyError):  # another thread emptied it meanwhile
+                self._written_waiting.popitem(last=False)
