@@ -376,6 +376,7 @@ def _maybe_datetime(value: int | None) -> datetime | None:
 
 _NOTHING_AWAITED = Waiting()
 _WRITTEN_WAITING_KEPT = 1024
+_WRITTEN_WAITING_MAX_CHARS = 1024  # a chain's step; a wide fan-out's list is parsed again
 
 
 class Rows:
@@ -555,12 +556,12 @@ class Rows:
         if isinstance(value, Waiting) and not value:
             return self._nothing_awaited
         text = self._dumps(self._converter.cattrs.unstructure(value), type(value).__name__)
-        if isinstance(value, Waiting):
+        if isinstance(value, Waiting) and len(text) <= _WRITTEN_WAITING_MAX_CHARS:
             self._remember_waiting(text, value)
         return text
 
     def _remember_waiting(self, text: str, waiting: Waiting) -> None:
-        """Keep the last `_WRITTEN_WAITING_KEPT` waiting values written, by their text.
+        """Keep the last `_WRITTEN_WAITING_KEPT` small waiting values written, by their text.
 
         Single C-level dict operations only: threads share the store's `Rows`.
         """

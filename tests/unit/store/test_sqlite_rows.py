@@ -58,3 +58,17 @@ def test_the_remembered_waiting_values_stay_bounded_and_old_ones_are_parsed() ->
 
     assert len(rows._written_waiting) <= 1024
     assert rows.to_instance(first).waiting == _waiting(0)
+
+
+def test_a_wide_waiting_is_not_remembered_and_still_reads_back_equal() -> None:
+    rows = Rows(default_converter())
+    wide = Waiting(
+        activities=tuple(
+            PendingActivity(seq=seq, name="charge", scheduled_at=T0) for seq in range(100)
+        )
+    )
+
+    row = _row(rows, wide)
+
+    assert rows._written_waiting == {}
+    assert rows.to_instance(row).waiting == wide
