@@ -34,7 +34,7 @@ class AsyncClient:
     def __init__(self, store: Store, *, app: App | None = None, clock: Clock | None = None) -> None:
         self.sync = Client(store, app=app, clock=clock)
         self._starts: Batcher[InstanceStart, Exception | None] = Batcher(
-            self._create, _nothing_held
+            self._create, _nothing_held, drop_cancelled=True
         )
 
     async def start(
@@ -49,7 +49,8 @@ class AsyncClient:
 
         Starts made concurrently (for example under `asyncio.gather`) are
         stored together, in one store transaction; each is still made or
-        refused on its own.
+        refused on its own. A start cancelled before its transaction began is
+        not made; one cancelled later may have been.
         """
         start = self.sync._prepare_start(
             orchestrator, input, instance_id=instance_id, start_at=start_at

@@ -26,15 +26,21 @@ class Batcher(Generic[T, R]):
         write: writes one batch (in the I/O thread) and says what became of each value.
         abandoned: takes the outcome of a value whose waiter was cancelled (the
             worker is stopping), so that what it holds (leases) can be given back.
+        drop_cancelled: leave out of its batch a value whose waiter was
+            cancelled before the batch was written (a client's start that
+            nobody waits for), instead of writing it and abandoning its outcome.
     """
 
     def __init__(
         self,
         write: Callable[[list[T]], Awaitable[Sequence[R]]],
         abandoned: Callable[[R], Awaitable[None]],
+        *,
+        drop_cancelled: bool = False,
     ) -> None:
         self._write = write
         self._abandoned = abandoned
+        self._drop_cancelled = drop_cancelled
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -54,6 +60,10 @@ class Batcher(Generic[T, R]):
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
+                if self._drop_cancelled:
+                    batch = [(value, future) for value, future in batch if not future.done()]
+                    if not batch:
+                        continue
                 try:
                     outcomes = await self._write([value for value, _ in batch])
                 except Exception as error:

@@ -137,3 +137,23 @@ def test_a_store_failure_fails_every_start_of_its_batch(store: BatchRecordingSto
     assert [type(failure) for failure in failures] == [StoreError] * 3
     assert all("is closed" in str(failure) for failure in failures)
     assert store.batches == [3]
+
+
+def test_a_start_cancelled_before_its_transaction_is_not_made(
+    store: BatchRecordingStore,
+) -> None:
+    async def scenario() -> None:
+        client = AsyncClient(store, app=app)
+        kept = asyncio.create_task(client.start(doubled, 1, instance_id="kept"))
+        dropped = asyncio.create_task(client.start(doubled, 2, instance_id="dropped"))
+        await asyncio.sleep(0)  # both wait for their batch, which has not begun
+        dropped.cancel()
+        assert await kept == "kept"
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+
+    asyncio.run(scenario())
+
+    assert store.batches == [1]
+    assert store.get_instance("dropped") is None
+    assert store.get_instance("kept") is not None

@@ -89,3 +89,42 @@ def test_the_outcome_of_a_cancelled_write_goes_to_abandoned() -> None:
 
     writer = asyncio.run(scenario())
     assert writer.abandoned == ["B"]
+
+
+def test_a_value_cancelled_before_its_batch_is_written_is_dropped_when_asked() -> None:
+    async def scenario() -> Writer:
+        writer = Writer()
+        batcher = Batcher(writer.write, writer.abandon, drop_cancelled=True)
+        first = asyncio.ensure_future(batcher.submit("a"))
+        await settle()  # "a" is being written
+        kept = asyncio.ensure_future(batcher.submit("b"))
+        dropped = asyncio.ensure_future(batcher.submit("c"))
+        await settle()
+        dropped.cancel()
+        writer.gate.set()
+        assert (await first, await kept) == ("A", "B")
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+        return writer
+
+    writer = asyncio.run(scenario())
+    assert writer.batches == [["a"], ["b"]]
+    assert writer.abandoned == []
+
+
+def test_a_batch_whose_every_value_was_cancelled_is_not_written() -> None:
+    async def scenario() -> Writer:
+        writer = Writer()
+        batcher = Batcher(writer.write, writer.abandon, drop_cancelled=True)
+        first = asyncio.ensure_future(batcher.submit("a"))
+        await settle()
+        dropped = asyncio.ensure_future(batcher.submit("b"))
+        await settle()
+        dropped.cancel()
+        writer.gate.set()
+        assert await first == "A"
+        await settle()
+        return writer
+
+    writer = asyncio.run(scenario())
+    assert writer.batches == [["a"]]
