@@ -231,9 +231,9 @@ INSERT_LEASED_TASK = """
 """
 
 PICK_ACTIVITIES = f"""
-    SELECT {_TASK_COLUMNS} FROM activity_tasks
+    SELECT {_TASK_COLUMNS} FROM activity_tasks INDEXED BY activity_tasks_by_visible
     WHERE available_at <= :now
-    ORDER BY available_at, id
+    ORDER BY visible_at, id
     LIMIT :limit
 """
 
@@ -561,11 +561,20 @@ class Rows:
         return text
 
     def _remember_waiting(self, text: str, waiting: Waiting) -> None:
-        """Keep the last `_WRITTEN_WAITING_KEPT` small waiting values written, by their text.
+        """Keep the `_WRITTEN_WAITING_KEPT` small waiting values written last, by their text.
 
-        Single C-level dict operations only: threads share the store's `Rows`.
+        Only values whose times are in UTC, so that what is remembered is what
+        a parse would give. Single C-level dict operations only: threads share
+        the store's `Rows`.
         """
+        times = (
+            *(activity.scheduled_at for activity in waiting.activities),
+            *(timer.fire_at for timer in waiting.timers),
+        )
+        if any(moment.tzinfo is not UTC for moment in times):
+            return
         self._written_waiting[text] = waiting
+        self._written_waiting.move_to_end(text)
         if len(self._written_waiting) > _WRITTEN_WAITING_KEPT:
             with contextlib.suppress(KeyError):  # another thread emptied it meanwhile
                 self._written_waiting.popitem(last=False)

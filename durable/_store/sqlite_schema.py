@@ -164,7 +164,20 @@ CREATE INDEX activity_tasks_by_available ON activity_tasks (available_at, id);
 CREATE INDEX activity_tasks_by_instance ON activity_tasks (instance_id);
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_1, _HISTORY_CLUSTERED_2, _TASKS_BY_AVAILABILITY_3]
+# Tasks are taken oldest first by the time they became visible, so that one
+# whose worker died goes again before newer ones (as the other stores do); the
+# time they can be taken decides only whether they can be. The pick walks this
+# index from the oldest and skips the few tasks under a live lease.
+_TASKS_BY_VISIBLE_4 = """
+CREATE INDEX activity_tasks_by_visible ON activity_tasks (visible_at, id);
+"""
+
+MIGRATIONS: list[str] = [
+    _SCHEMA_1,
+    _HISTORY_CLUSTERED_2,
+    _TASKS_BY_AVAILABILITY_3,
+    _TASKS_BY_VISIBLE_4,
+]
 """Forward migrations in order; script ``i`` takes the database from version i to i + 1.
 
 A statement may span lines but must end at the end of a line.

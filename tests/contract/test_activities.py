@@ -120,6 +120,18 @@ def test_take_activity_retakes_task_with_new_token_and_attempt_when_lease_expire
     assert third == attrs.evolve(first, attempt=3, lock_token=third.lock_token, locked_until=at(30))
 
 
+def test_a_task_whose_lease_ran_out_goes_before_tasks_that_became_visible_after_it(
+    store: Store,
+) -> None:
+    schedule(store, T0, at(5))
+    abandoned = take_activity(store, now=T0, lease=SHORT)  # its worker dies
+
+    taken = [take_activity(store, now=at(10)).seq for _ in range(2)]
+
+    assert abandoned.seq == 1
+    assert taken == [1, 2]
+
+
 def test_renew_activity_extends_lease(store: Store) -> None:
     schedule(store, T0)
     item = take_activity(store, now=T0, lease=SHORT)

@@ -147,7 +147,7 @@ def test_sqlite_path_from_url_rejects_in_memory_database() -> None:
 def test_open_creates_file_at_current_schema_version(db_path: Path) -> None:
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == sqlite_schema.supported_version() == 3
+    assert _version(db_path) == sqlite_schema.supported_version() == 4
     with _raw(db_path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"schema_version", "instances", "history", "messages", "activity_tasks"} <= tables
@@ -159,7 +159,7 @@ def test_open_migrates_empty_file(db_path: Path) -> None:
     with SQLiteStore(db_path) as store:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
 
 
 def test_open_applies_pending_migrations_in_order(
@@ -168,15 +168,15 @@ def test_open_applies_pending_migrations_in_order(
     SQLiteStore(db_path).close()
     extra = [
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);\n",
-        "INSERT INTO notes (text) VALUES ('written by migration 5');\n",
+        "INSERT INTO notes (text) VALUES ('written by migration 6');\n",
     ]
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, *extra])
 
     SQLiteStore(db_path).close()
 
-    assert _version(db_path) == 5
+    assert _version(db_path) == 6
     with _raw(db_path) as db:
-        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 5",)]
+        assert db.execute("SELECT text FROM notes").fetchall() == [("written by migration 6",)]
 
 
 def test_open_migrates_a_version_1_file_and_keeps_its_history(
@@ -196,7 +196,7 @@ def test_open_migrates_a_version_1_file_and_keeps_its_history(
     with SQLiteStore(db_path) as store:
         after = {key: store.get_history(key) for key in ("i1", "i2")}
 
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
     assert after == before
     assert [len(history) for history in after.values()] == [1, 1]
     with _raw(db_path) as db:
@@ -225,9 +225,24 @@ def test_open_migrates_version_2_tasks_to_the_time_they_can_be_taken(
         now = store.take_activities(now=T0, lease=2 * LEASE, owner="x", limit=10)
         later = store.take_activities(now=T0 + LEASE, lease=LEASE, owner="x", limit=10)
 
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
     assert [(task.name, task.input) for task in now] == [("free", 1)]
     assert [(task.name, task.input) for task in later] == [("held", 2)]
+
+
+def test_open_migrates_a_version_3_file_to_take_tasks_by_visible_time(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as version_3:
+        version_3.setattr(sqlite_schema, "MIGRATIONS", sqlite_schema.MIGRATIONS[:3])
+        SQLiteStore(db_path).close()
+
+    SQLiteStore(db_path).close()
+
+    assert _version(db_path) == 4
+    with _raw(db_path) as db:
+        indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert ("activity_tasks_by_visible",) in indexes
 
 
 def test_a_late_result_does_not_complete_a_new_task_that_got_its_id(db_path: Path) -> None:
@@ -262,10 +277,10 @@ def test_open_rolls_back_failed_migration_and_keeps_old_version(
     broken = "CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, broken])
 
-    with pytest.raises(StoreError, match=r"migrate from schema version 3 to 4 .*no_such_table"):
+    with pytest.raises(StoreError, match=r"migrate from schema version 4 to 5 .*no_such_table"):
         SQLiteStore(db_path)
 
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
     with _raw(db_path) as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
 
@@ -279,7 +294,7 @@ def test_open_handles_path_with_uri_special_characters(tmp_path: Path) -> None:
         store.create_instance(_started("i1"), now=T0, visible_at=T0)
 
     assert sorted(os.listdir(directory)) == ["dur able%20.db"]
-    assert _version(path) == 3
+    assert _version(path) == 4
 
 
 def test_open_uses_wal_synchronous_full_and_busy_timeout_by_default(db_path: Path) -> None:
@@ -379,7 +394,7 @@ def test_store_stores_times_as_integer_microseconds(store: SQLiteStore, db_path:
     ("query", "params", "index"),
     [
         ("PICK_ORCHESTRATION", {"now": 0}, "messages_by_visible"),
-        ("PICK_ACTIVITIES", {"now": 0, "limit": 16}, "activity_tasks_by_available"),
+        ("PICK_ACTIVITIES", {"now": 0, "limit": 16}, "activity_tasks_by_visible"),
         ("NEXT_DUE_UNLOCKED_INSTANCE", {}, "messages_by_visible"),
         ("NEXT_DUE_LOCKED_INSTANCE", {}, "instances_by_lock"),
         ("NEXT_DUE_TASK", {}, "activity_tasks_by_available"),
@@ -469,7 +484,7 @@ def test_open_refuses_newer_schema_version_and_leaves_file_untouched(db_path: Pa
     with pytest.raises(
         SchemaVersionError,
         match=f"{db_path}: it has schema version 999, but this version of durable supports "
-        "up to version 3; upgrade durable",
+        "up to version 4; upgrade durable",
     ):
         SQLiteStore(db_path)
 
@@ -688,7 +703,7 @@ def test_concurrent_opens_of_a_new_file_all_succeed(db_path: Path) -> None:
         thread.join(timeout=30)
 
     assert errors == []
-    assert _version(db_path) == 3
+    assert _version(db_path) == 4
     with SQLiteStore(db_path) as store:
         page = store.list_instances(InstanceQuery())
     assert [instance.instance_id for instance in page.instances] == ["i0", "i1", "i2", "i3"]
