@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,9 +35,10 @@ class AsyncClient:
 
     def __init__(self, store: Store, *, app: App | None = None, clock: Clock | None = None) -> None:
         self.sync = Client(store, app=app, clock=clock)
-        self._starts: Batcher[InstanceStart, Exception | None] = Batcher(
-            self._create, _nothing_held, drop_cancelled=True
-        )
+        self._batchers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, Batcher[InstanceStart, Exception | None]
+        ] = weakref.WeakKeyDictionary()
+        self._batchers_lock = threading.Lock()
 
     async def start(
         self,
@@ -49,16 +52,27 @@ class AsyncClient:
 
         Starts made concurrently (for example under `asyncio.gather`) are
         stored together, in one store transaction; each is still made or
-        refused on its own. A start cancelled before its transaction began is
-        not made; one cancelled later may have been.
+        refused on its own (a store failure fails them all). A start cancelled
+        before its batch went to the store is not made; one cancelled later
+        may have been.
         """
         start = self.sync._prepare_start(
             orchestrator, input, instance_id=instance_id, start_at=start_at
         )
-        error = await self._starts.submit(start)
+        error = await self._starts_on_this_loop().submit(start)
         if error is not None:
             raise error
         return start.started.instance_id
+
+    def _starts_on_this_loop(self) -> Batcher[InstanceStart, Exception | None]:
+        """The running loop's batch of starts: a batch waits on the loop it was made on."""
+        loop = asyncio.get_running_loop()
+        with self._batchers_lock:
+            batcher = self._batchers.get(loop)
+            if batcher is None:
+                batcher = Batcher(self._create, _nothing_held, drop_cancelled=True)
+                self._batchers[loop] = batcher
+        return batcher
 
     async def _create(self, starts: builtins.list[InstanceStart]) -> Sequence[Exception | None]:
         return await asyncio.to_thread(self.sync.store.create_instances, starts)

@@ -8,12 +8,13 @@ from durable.errors import InvalidArgumentError
 
 __all__ = ["check_event_name", "check_instance_id"]
 
-_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f]")
+_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f\ud800-\udfff]")
 _MAX_LENGTH = 256
 
 
 def check_instance_id(instance_id: object) -> str:
-    """Return `instance_id` if valid: 1 to 256 characters, none of / \\ # ? or control."""
+    """Return `instance_id` if valid: 1 to 256 characters, none of / \\ # ?, control
+    characters or unpaired surrogates (which no store can encode)."""
     return _check("instance id", instance_id)
 
 
@@ -32,7 +33,7 @@ def _check(what: str, value: object) -> str:
     bad = _FORBIDDEN.search(value)
     if bad:
         raise InvalidArgumentError(
-            f"{what} {value!r} contains {bad.group()!r}; '/', '\\\\', '#', '?' and control "
-            "characters are not allowed"
+            f"{what} {value!r} contains {bad.group()!r}; '/', '\\\\', '#', '?', control "
+            "characters and unpaired surrogates are not allowed"
         )
     return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ _DECODER = json.JSONDecoder()
 __all__ = ["PayloadConverter", "default_converter"]
 
 _SCALARS = (str, int, float, bool, type(None))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PayloadConverter:
@@ -66,7 +68,9 @@ class PayloadConverter:
             PayloadError: the value, or something inside it, cannot become JSON.
         """
         if isinstance(value, _SCALARS):
-            if isinstance(value, float) and not math.isfinite(value):
+            if isinstance(value, str):
+                _check_text(value, what, "$")
+            elif isinstance(value, float) and not math.isfinite(value):
                 _check_json(value, what, "float")  # raises, naming NaN or Infinity
             return value
         try:
@@ -147,6 +151,9 @@ def _check_json(value: Any, what: str, root_type: str) -> None:
     stack: list[tuple[Any, str]] = [(value, "$")]
     while stack:
         item, path = stack.pop()
+        if isinstance(item, str):
+            _check_text(item, what, path)
+            continue
         if isinstance(item, _SCALARS):
             if isinstance(item, float) and not math.isfinite(item):
                 name = "NaN" if item != item else ("Infinity" if item > 0 else "-Infinity")
@@ -159,6 +166,7 @@ def _check_json(value: Any, what: str, root_type: str) -> None:
                         f"{what}: a dict key of type {type(key).__name__} at {path} "
                         "cannot become JSON (keys must be str)"
                     )
+                _check_text(key, what, f"{path} (the key {key!r})")
                 stack.append((child, f"{path}.{key}"))
         elif isinstance(item, list | tuple):
             stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
@@ -167,6 +175,17 @@ def _check_json(value: Any, what: str, root_type: str) -> None:
             raise PayloadError(
                 f"{what}: cannot convert a value of type {type(item).__name__}{where} to JSON; "
                 "use JSON types, datetimes, enums, attrs classes or dataclasses"
+            )
+
+
+def _check_text(text: str, what: str, path: str) -> None:
+    """Fail on an unpaired surrogate: stored JSON is UTF-8, which cannot hold one."""
+    if not text.isascii():
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            raise PayloadError(
+                f"{what}: the string at {path} holds the unpaired surrogate "
+                f"{surrogate.group()!r}, which UTF-8 JSON cannot hold"
             )
 
 

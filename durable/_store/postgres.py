@@ -216,20 +216,26 @@ class PostgresStore(OneAtATime):
     def create_instances(
         self, starts: Sequence[InstanceStart]
     ) -> tuple[InstanceExistsError | None, ...]:
-        """See `Store.create_instances`."""
+        """See `Store.create_instances`.
+
+        The starts lock and insert their rows in instance-id order (as every
+        transaction here does), so that two batches of the same ids cannot
+        deadlock; the outcomes come back in the caller's order.
+        """
         rows = [(start.started.instance_id, self._start_params(start)) for start in starts]
+        in_id_order = sorted(range(len(rows)), key=lambda index: rows[index][0])
 
         def work(cursor: Cursor) -> tuple[InstanceExistsError | None, ...]:
-            outcomes: list[InstanceExistsError | None] = []
-            for instance_id, params in rows:
+            outcomes: list[InstanceExistsError | None] = [None] * len(rows)
+            for index in in_id_order:
+                instance_id, params = rows[index]
                 status = self._lock_status(cursor, instance_id)
                 if status is not None and not status.is_terminal:
-                    outcomes.append(InstanceExistsError(instance_id, status.value))
+                    outcomes[index] = InstanceExistsError(instance_id, status.value)
                     continue
                 if status is not None:
                     self._delete_instances(cursor, [instance_id])
                 cursor.execute(self._sql(q.CREATE_INSTANCE), params)
-                outcomes.append(None)
             return tuple(outcomes)
 
         outcomes = self._db.run(work)

@@ -475,6 +475,9 @@ class Store(Protocol):
         unfinished instance (or one earlier in `starts`) is refused and the
         others are still made. Returns, in order, None for each created
         instance and the `InstanceExistsError` of each refused one.
+
+        Raises:
+            StoreError: the store failed; none of the starts was made.
         """
         ...
 

@@ -71,6 +71,10 @@ class Batcher(Generic[T, R]):
                         if not future.done():
                             future.set_exception(error)
                     continue
+                except BaseException:  # the flusher was cancelled: no waiter is left hanging
+                    for _, future in batch:
+                        future.cancel()
+                    raise
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():  # its waiter was cancelled meanwhile
                         await self._abandoned(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from durable import App, AsyncClient, OrchestrationContext, RuntimeStatus, Worker
 from durable._store.protocol import InstanceStart
 from durable.errors import InstanceExistsError, PayloadError, StoreError
-from durable.stores import SQLiteStore
+from durable.stores import MemoryStore, SQLiteStore
 from tests.integration.test_end_to_end_support import WAIT
 
 app = App()
@@ -157,3 +158,44 @@ def test_a_start_cancelled_before_its_transaction_is_not_made(
     assert store.batches == [1]
     assert store.get_instance("dropped") is None
     assert store.get_instance("kept") is not None
+
+
+class FirstBatchHeldStore(MemoryStore):
+    """Holds its first `create_instances` call until released; later calls go through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_call = threading.Event()
+        self.release = threading.Event()
+        self._calls = 0
+
+    def create_instances(
+        self, starts: Sequence[InstanceStart]
+    ) -> tuple[InstanceExistsError | None, ...]:
+        self._calls += 1
+        if self._calls == 1:
+            self.first_call.set()
+            assert self.release.wait(WAIT.total_seconds())
+        return super().create_instances(starts)
+
+
+def test_one_client_starts_on_two_event_loops_at_once_without_waiting_for_each_other() -> None:
+    store = FirstBatchHeldStore()
+    client = AsyncClient(store, app=app)
+    first: list[str] = []
+    other_loop = threading.Thread(
+        target=lambda: first.append(asyncio.run(client.start(doubled, 1, instance_id="held")))
+    )
+    other_loop.start()
+    try:
+        assert store.first_call.wait(WAIT.total_seconds())
+
+        async def second() -> str:
+            return await asyncio.wait_for(client.start(doubled, 2, instance_id="free"), 5)
+
+        assert asyncio.run(second()) == "free"  # its own batch, on its own loop
+    finally:
+        store.release.set()
+        other_loop.join()
+    assert first == ["held"]
+    assert store.get_instance("held") is not None

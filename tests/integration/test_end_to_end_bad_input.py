@@ -197,8 +197,9 @@ def test_raise_event_with_data_that_is_not_json_is_refused_naming_the_type(
         ("a\nb", r"instance id 'a\\nb' contains '\\n'"),
         ("a\x00b", r"instance id 'a\\x00b' contains '\\x00'"),
         (42, "instance id must be a non-empty str, got 42"),
+        ("a\ud800b", r"instance id 'a\\ud800b' contains '\\ud800'.*unpaired surrogates"),
     ],
-    ids=["slash", "hash", "empty", "too-long", "newline", "nul", "not-a-str"],
+    ids=["slash", "hash", "empty", "too-long", "newline", "nul", "not-a-str", "surrogate"],
 )
 def test_start_with_an_invalid_instance_id_is_refused(
     populated: Client, instance_id: Any, message: str

@@ -24,11 +24,18 @@ from durable._store.postgres_schema import parse_url, redact_url, supported_vers
 from durable._store.protocol import (
     EpisodeCommit,
     InstanceQuery,
+    InstanceStart,
     NewActivityTask,
     NewMessage,
     OrchestrationWorkItem,
 )
-from durable.errors import InvalidArgumentError, LeaseLostError, SchemaVersionError, StoreError
+from durable.errors import (
+    InstanceExistsError,
+    InvalidArgumentError,
+    LeaseLostError,
+    SchemaVersionError,
+    StoreError,
+)
 from tests.integration.test_postgres_support import (
     Scratch,
     postgres_url,
@@ -522,3 +529,46 @@ def test_postgres_url_skips_outside_ci_when_unset(monkeypatch: pytest.MonkeyPatc
 
     with pytest.raises(pytest.skip.Exception, match=r"set \$DURABLE_TEST_POSTGRES_URL"):
         postgres_url()
+
+
+def test_two_batches_of_the_same_ids_in_opposite_orders_do_not_deadlock(
+    scratch: Scratch, store: PostgresStore
+) -> None:
+    ids = [f"batch-{index:03}" for index in range(200)]
+    outcomes: dict[str, tuple[object, ...]] = {}
+    with PostgresStore(scratch.url) as other:
+
+        def create(name: str, into: PostgresStore, order: list[str]) -> None:
+            starts = [
+                InstanceStart(started=_started(each), now=T0, visible_at=T0) for each in order
+            ]
+            outcomes[name] = into.create_instances(starts)
+
+        with ThreadPoolExecutor(2) as pool:
+            forward = pool.submit(create, "forward", store, ids)
+            backward = pool.submit(create, "backward", other, ids[::-1])
+            forward.result()
+            backward.result()
+
+    made = [outcome is None for outcome in (*outcomes["forward"], *outcomes["backward"])]
+    assert made.count(True) == len(ids)  # each id made once, refused once, none failed
+    refused = [o for o in (*outcomes["forward"], *outcomes["backward"]) if o is not None]
+    assert all(isinstance(error, InstanceExistsError) for error in refused)
+    assert [store.get_instance(each) is not None for each in ids] == [True] * len(ids)
+
+
+def test_a_batch_gives_its_outcomes_in_the_callers_order(store: PostgresStore) -> None:
+    _create(store, "b-running")
+    starts = [
+        InstanceStart(started=_started(each), now=T0, visible_at=T0)
+        for each in ("z-new", "b-running", "a-new", "z-new")
+    ]
+
+    outcomes = store.create_instances(starts)
+
+    assert [None if o is None else o.instance_id for o in outcomes] == [
+        None,
+        "b-running",
+        None,
+        "z-new",
+    ]

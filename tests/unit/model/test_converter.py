@@ -294,6 +294,21 @@ class Opaque:
         (float("inf"), "input of activity 'bill': Infinity at $ is not valid JSON"),
         ([1.0, float("-inf")], "input of activity 'bill': -Infinity at $[1] is not valid JSON"),
         ({"x": {"y": float("nan")}}, "input of activity 'bill': NaN at $.x.y is not valid JSON"),
+        (
+            "a\ud800",
+            "input of activity 'bill': the string at $ holds the unpaired surrogate "
+            "'\\ud800', which UTF-8 JSON cannot hold",
+        ),
+        (
+            {"lines": ["ok", "\udfff"]},
+            "input of activity 'bill': the string at $.lines[1] holds the unpaired surrogate "
+            "'\\udfff', which UTF-8 JSON cannot hold",
+        ),
+        (
+            {"k\ud801": 1},
+            "input of activity 'bill': the string at $ (the key 'k\\ud801') holds the "
+            "unpaired surrogate '\\ud801', which UTF-8 JSON cannot hold",
+        ),
     ],
 )
 def test_converter_payload_that_cannot_become_json_is_refused_naming_type_and_place(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from durable._model.converter import default_converter
@@ -57,6 +57,7 @@ def test_the_remembered_waiting_values_stay_bounded_and_old_ones_are_parsed() ->
         _row(rows, _waiting(seq))
 
     assert len(rows._written_waiting) <= 1024
+    assert first["waiting"] not in rows._written_waiting
     assert rows.to_instance(first).waiting == _waiting(0)
 
 
@@ -72,3 +73,14 @@ def test_a_wide_waiting_is_not_remembered_and_still_reads_back_equal() -> None:
 
     assert rows._written_waiting == {}
     assert rows.to_instance(row).waiting == wide
+
+
+def test_a_waiting_with_a_time_outside_utc_reads_back_in_utc_as_a_fresh_parse_does() -> None:
+    rows = Rows(default_converter())
+    fire_at = datetime(2026, 1, 2, 12, tzinfo=timezone(timedelta(hours=2)))
+    waiting = Waiting(timers=(PendingTimer(seq=1, fire_at=fire_at),))
+
+    read = rows.to_instance(_row(rows, waiting)).waiting
+
+    assert read == waiting
+    assert read.timers[0].fire_at.tzinfo is UTC

@@ -128,3 +128,17 @@ def test_a_batch_whose_every_value_was_cancelled_is_not_written() -> None:
 
     writer = asyncio.run(scenario())
     assert writer.batches == [["a"]]
+
+
+def test_a_cancelled_flush_cancels_the_waiters_of_its_batch_instead_of_leaving_them() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        batcher = Batcher(writer.write, writer.abandon)
+        waiter = asyncio.ensure_future(batcher.submit("a"))
+        await settle()  # "a" is being written, and the write never ends
+        assert batcher._flusher is not None
+        batcher._flusher.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiter, timeout=5)
+
+    asyncio.run(scenario())
