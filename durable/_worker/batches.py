@@ -4,7 +4,8 @@ Episodes end and activities finish on the event loop while the worker's one
 I/O thread is busy with the previous store call. Their writes (episode commits,
 activity results) wait here; when the I/O thread is free, everything that has
 gathered goes in one call, one transaction. A write that finds its batcher idle
-goes at once, so a lone chain step waits for nothing.
+goes at once, so a lone chain step waits for nothing. `AsyncClient` gathers its
+concurrent starts the same way.
 """
 
 from __future__ import annotations
