@@ -115,16 +115,22 @@ class MemoryStore(OneAtATime):
         self, starts: Sequence[InstanceStart]
     ) -> tuple[InstanceExistsError | None, ...]:
         """Create instances in PENDING, each with its start in its inbox; see `Store`."""
-        rows = [(self._codec.new_instance(start.started, start.now), start) for start in starts]
-        texts = [self._codec.dump_event(start.started) for start in starts]
+        rows = [
+            (
+                self._codec.new_instance(start.started, start.now),
+                self._codec.dump_event(start.started),
+                start.visible_at,
+            )
+            for start in starts
+        ]
         outcomes: list[InstanceExistsError | None] = []
         with self._lock:
-            for (row, start), text in zip(rows, texts, strict=True):
+            for row, text, visible_at in rows:
                 existing = self._instances.get(row.instance_id)
                 if existing is not None and not existing.status.is_terminal:
                     outcomes.append(InstanceExistsError(row.instance_id, existing.status.value))
                     continue
-                self._put_instance(row, text, start.visible_at)
+                self._put_instance(row, text, visible_at)
                 outcomes.append(None)
         if None in outcomes:
             self._notify()

@@ -244,14 +244,7 @@ class PostgresStore(OneAtATime):
         return outcomes
 
     def _start_params(self, start: InstanceStart) -> dict[str, Any]:
-        message = self._rows.message(
-            NewMessage(
-                instance_id=start.started.instance_id,
-                event=start.started,
-                visible_at=start.visible_at,
-                execution_id=start.started.execution_id,
-            )
-        )
+        message = self._rows.message(start.message)
         return {
             **self._rows.new_instance(start.started, now=start.now),
             "visible_at": message["visible_at"],

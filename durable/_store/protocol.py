@@ -79,6 +79,7 @@ __all__ = [
     "completion_message",
     "decode_continuation",
     "encode_continuation",
+    "start_message",
 ]
 
 
@@ -113,6 +114,11 @@ class InstanceStart:
     started: ExecutionStarted
     now: datetime
     visible_at: datetime
+
+    @property
+    def message(self) -> NewMessage:
+        """The start message the instance's inbox gets."""
+        return start_message(self.started, self.visible_at)
 
 
 @attrs.frozen(kw_only=True)
@@ -416,13 +422,17 @@ def child_start(started: ExecutionStarted, now: datetime) -> tuple[int, NewMessa
         raise InvalidArgumentError(
             f"sub-orchestration {started.instance_id!r} has no parent in its ExecutionStarted event"
         )
-    message = NewMessage(
+    return started.parent.seq, start_message(started, now)
+
+
+def start_message(started: ExecutionStarted, visible_at: datetime) -> NewMessage:
+    """The message that puts `started` into its instance's inbox, for its execution only."""
+    return NewMessage(
         instance_id=started.instance_id,
         event=started,
-        visible_at=now,
+        visible_at=visible_at,
         execution_id=started.execution_id,
     )
-    return started.parent.seq, message
 
 
 def check_limit(limit: object) -> int:

@@ -223,14 +223,7 @@ class SQLiteStore(OneAtATime):
             (
                 start.started.instance_id,
                 self._rows.new_instance(start.started, now=start.now),
-                self._rows.message(
-                    NewMessage(
-                        instance_id=start.started.instance_id,
-                        event=start.started,
-                        visible_at=start.visible_at,
-                        execution_id=start.started.execution_id,
-                    )
-                ),
+                self._rows.message(start.message),
             )
             for start in starts
         ]

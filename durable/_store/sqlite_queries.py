@@ -384,8 +384,7 @@ class Rows:
 
     def __init__(self, converter: PayloadConverter) -> None:
         self._converter = converter
-        nothing_awaited = converter.cattrs.unstructure(_NOTHING_AWAITED)
-        self._nothing_awaited = self._dumps(nothing_awaited, "Waiting")
+        self._nothing_awaited = self._dump_value(_NOTHING_AWAITED)
         self._written_waiting: OrderedDict[str, Waiting] = OrderedDict()
 
     def filter(
@@ -419,7 +418,7 @@ class Rows:
             "output": dumps(None),
             "failure": None,
             "custom_status": dumps(None),
-            "waiting": self._dump_value(Waiting()),
+            "waiting": self._nothing_awaited,
             "created_at": to_us(now),
             "last_updated_at": to_us(now),
             "completed_at": None,
@@ -438,7 +437,7 @@ class Rows:
             "output": dumps(commit.output, f"output {where}"),
             "failure": None if commit.failure is None else self._dump_value(commit.failure),
             "custom_status": dumps(commit.custom_status, f"custom status {where}"),
-            "waiting": self._dump_value(commit.waiting),
+            "waiting": self._dump_waiting(commit.waiting),
             "execution_id": commit.execution_id,
             "completed_at": _maybe_us(commit.completed_at),
             "last_updated_at": to_us(commit.updated_at),
@@ -553,11 +552,14 @@ class Rows:
             raise PayloadError(f"{what} cannot be stored as JSON: {error}") from error
 
     def _dump_value(self, value: FailureDetails | Waiting) -> str:
-        if isinstance(value, Waiting) and not value:
+        return self._dumps(self._converter.cattrs.unstructure(value), type(value).__name__)
+
+    def _dump_waiting(self, waiting: Waiting) -> str:
+        if not waiting:
             return self._nothing_awaited
-        text = self._dumps(self._converter.cattrs.unstructure(value), type(value).__name__)
-        if isinstance(value, Waiting) and len(text) <= _WRITTEN_WAITING_MAX_CHARS:
-            self._remember_waiting(text, value)
+        text = self._dump_value(waiting)
+        if len(text) <= _WRITTEN_WAITING_MAX_CHARS:
+            self._remember_waiting(text, waiting)
         return text
 
     def _remember_waiting(self, text: str, waiting: Waiting) -> None:

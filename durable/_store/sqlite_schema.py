@@ -133,10 +133,11 @@ ALTER TABLE history_clustered RENAME TO history;
 """
 
 # A task is takeable from one time on: when it becomes visible if nobody holds
-# it, when its lease runs out if somebody does. One index on that time serves
-# the pick and next_due, where two (visible, leased) had to be kept in step on
-# every lease. Without AUTOINCREMENT a task id may be used again once its task
-# is gone, so a task is found by its id together with its execution and seq.
+# it, when its lease runs out if somebody does. One index on that time served
+# the pick (until version 4) and serves next_due, where two (visible, leased)
+# had to be kept in step on every lease. Without AUTOINCREMENT a task id may be
+# used again once its task is gone, so a task is found by its id together with
+# its execution and seq.
 _TASKS_BY_AVAILABILITY_3 = """
 CREATE TABLE activity_tasks_by_availability (
     id INTEGER PRIMARY KEY,
