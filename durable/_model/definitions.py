@@ -67,6 +67,7 @@ class ActivityDefinition:
         takes_input: whether the function takes an input parameter.
         input_type: the input's annotated type (``Any`` if not annotated).
         output_type: the return annotation (``Any`` if not annotated).
+        is_async: whether the function is an ``async def`` (found once, not at every call).
     """
 
     name: str
@@ -75,6 +76,11 @@ class ActivityDefinition:
     takes_input: bool = True
     input_type: Any = Any
     output_type: Any = Any
+    is_async: bool = attrs.field(init=False, eq=False, repr=False)
+
+    @is_async.default
+    def _function_is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.function)
 
     @classmethod
     def of(
@@ -94,11 +100,6 @@ class ActivityDefinition:
             input_type=input_type,
             output_type=output_type,
         )
-
-    @property
-    def is_async(self) -> bool:
-        """Whether the function is an ``async def``."""
-        return inspect.iscoroutinefunction(self.function)
 
 
 @attrs.frozen(kw_only=True)

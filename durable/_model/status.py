@@ -37,7 +37,8 @@ class RuntimeStatus(enum.Enum):
         return self in _TERMINAL
 
 
-_TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED})
+# A tuple: `in` finds a member by identity, without hashing it (Enum hashes in Python).
+_TERMINAL = (RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED)
 
 
 @attrs.frozen(kw_only=True)

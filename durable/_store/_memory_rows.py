@@ -9,7 +9,8 @@ place that dumps and loads that text; a value JSON cannot carry fails with
 
 from __future__ import annotations
 
-import uuid
+import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,10 @@ class RowCodec:
         """The event of JSON text."""
         return self._converter.load_event(text)
 
+    def load_events(self, texts: Iterable[str]) -> list[HistoryEvent]:
+        """The events of JSON texts, in order."""
+        return self._converter.load_events(texts)
+
     def new_instance(self, started: ExecutionStarted, now: datetime) -> InstanceRow:
         """A PENDING row for `started`, created at `now`, with an empty inbox."""
         return InstanceRow(
@@ -213,7 +218,7 @@ class RowCodec:
 
 def lock_token(owner: str) -> str:
     """A fresh lease token that names its owner."""
-    return f"{owner}:{uuid.uuid4().hex}"
+    return f"{owner}:{secrets.token_hex(16)}"
 
 
 def sort_key(row: InstanceRow) -> tuple[datetime, str]:

@@ -156,7 +156,7 @@ class MemoryStore(OneAtATime):
         """The stored history of the current execution, oldest first; see `Store`."""
         with self._lock:
             texts = list(self._existing(instance_id).history)
-        return [self._codec.load_event(text) for text in texts]
+        return self._codec.load_events(texts)
 
     def send_message(self, message: NewMessage) -> None:
         """Put a client's message into an instance's inbox; see `Store`."""
@@ -375,7 +375,7 @@ class MemoryStore(OneAtATime):
         work = self._lock_instance(row, now=now, lease=claim.lease, owner=claim.owner)
         texts = list(row.history)
         try:
-            commit = then.episode(work, lambda: [self._codec.load_event(t) for t in texts])
+            commit = then.episode(work, lambda: self._codec.load_events(texts))
             prepared = self._prepare(commit)
         except BaseException:
             row.lock_token = row.locked_until = None

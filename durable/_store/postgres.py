@@ -35,6 +35,7 @@ listening thread in `postgres_connections`.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -114,7 +115,7 @@ def _check_count(name: str, value: object, *, least: int) -> int:
 
 
 def _new_token(owner: str) -> str:
-    return f"{owner}:{uuid4().hex}"
+    return f"{owner}:{secrets.token_hex(16)}"
 
 
 def _accepts_messages(status: RuntimeStatus | None) -> bool:
@@ -283,7 +284,7 @@ class PostgresStore(OneAtATime):
         rows = self._all(q.SELECT_HISTORY, {"instance_id": instance_id})
         if not rows:
             raise InstanceNotFoundError(instance_id)
-        return [self._rows.to_event(row["event"]) for row in rows if row["event"] is not None]
+        return self._rows.to_events(row["event"] for row in rows if row["event"] is not None)
 
     def send_message(self, message: NewMessage) -> None:
         """See `Store.send_message`."""
@@ -701,7 +702,7 @@ class PostgresStore(OneAtATime):
 
         def stored_history() -> list[HistoryEvent]:
             rows = cursor.execute(self._sql(q.SELECT_HISTORY), {"instance_id": instance_id})
-            return [self._rows.to_event(event["event"]) for event in rows.fetchall()]
+            return self._rows.to_events(event["event"] for event in rows.fetchall())
 
         commit = then.episode(work, stored_history)
         return self._apply(cursor, token, self._prepare(instance_id, commit, claim))

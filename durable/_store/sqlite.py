@@ -278,8 +278,7 @@ class SQLiteStore(OneAtATime):
             if instance_status(db, instance_id) is None:
                 raise InstanceNotFoundError(instance_id)
             texts = _column(db, q.SELECT_HISTORY, {"instance_id": instance_id})
-        load = self._rows.to_event
-        return [load(text) for text in texts]
+        return self._rows.to_events(texts)
 
     def send_message(self, message: NewMessage) -> None:
         """See `Store.send_message`."""
@@ -543,8 +542,7 @@ class SQLiteStore(OneAtATime):
         )
 
         def stored_history() -> list[HistoryEvent]:
-            texts = _column(db, q.SELECT_HISTORY, key)
-            return [self._rows.to_event(text) for text in texts]
+            return self._rows.to_events(_column(db, q.SELECT_HISTORY, key))
 
         commit = then.episode(work, stored_history)
         prepared = self._episodes.prepare(instance_id, commit)

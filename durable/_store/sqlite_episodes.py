@@ -9,9 +9,9 @@ the instance row updated and unlocked.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from typing import Any
-from uuid import uuid4
 
 import attrs
 
@@ -170,7 +170,7 @@ class EpisodeWriter:
 
 def new_token(owner: str) -> str:
     """A fresh lease token, naming its owner."""
-    return f"{owner}:{uuid4().hex}"
+    return f"{owner}:{secrets.token_hex(16)}"
 
 
 def instance_status(db: sqlite3.Connection, instance_id: str) -> RuntimeStatus | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -481,9 +482,9 @@ class Rows:
             what = f"{type(event).__name__} event"
             raise PayloadError(f"{what} cannot be stored as JSON: {error}") from error
 
-    def to_event(self, text: str) -> HistoryEvent:
-        """The event of a history or message row's ``event`` column."""
-        return self._converter.load_event(text)
+    def to_events(self, texts: Iterable[str]) -> list[HistoryEvent]:
+        """The events of history rows' ``event`` columns, in order."""
+        return self._converter.load_events(texts)
 
     def to_instance(self, row: Any) -> InstanceStatus:
         """The instance of a row selected by `SELECT_INSTANCE` or `select_instances`."""

@@ -19,6 +19,7 @@ from durable._model.events import (
     EVENT_TYPES,
     ExecutionStarted,
     HistoryEvent,
+    OrchestratorStarted,
     ParentInstance,
     TaskFailed,
     TimerFired,
@@ -107,6 +108,45 @@ def test_converter_round_trips_every_history_event_through_json_text(event: Hist
     assert CONVERTER.load_event(text) == event
     assert json.loads(text)["type"] == type(event).__name__
     assert CONVERTER.dump_event(CONVERTER.load_event(text)) == text
+
+
+@given(st.lists(events, max_size=8))
+def test_converter_loads_a_history_of_texts_as_load_event_loads_each(
+    history: list[HistoryEvent],
+) -> None:
+    texts = [CONVERTER.dump_event(event) for event in history]
+
+    assert CONVERTER.load_events(texts) == history
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type":"Nope","timestamp":"2024-01-01T00:00:00+00:00"}',
+        '{"timestamp":"2024-01-01T00:00:00+00:00"}',
+        '{"type":["OrchestratorStarted"],"timestamp":"2024-01-01T00:00:00+00:00"}',
+        '{"type":"TaskCompleted","timestamp":"2024-01-01T00:00:00+00:00","seq":"x"}',
+        '{"type":"OrchestratorStarted","timestamp":"2024-01-01T00:00:00+00:00"} trailing',
+        "[1, 2]",
+        "{not json",
+        "",
+    ],
+)
+def test_converter_history_of_texts_fails_on_a_bad_one_as_load_event_does(bad: str) -> None:
+    good = CONVERTER.dump_event(OrchestratorStarted(timestamp=T0))
+    with pytest.raises((PayloadError, ValueError)) as alone:
+        CONVERTER.load_event(bad)
+
+    with pytest.raises(type(alone.value)) as among_others:
+        CONVERTER.load_events([good, bad, good])
+
+    assert str(among_others.value) == str(alone.value)
+
+
+def test_converter_loads_a_stored_text_with_surrounding_space_in_a_history() -> None:
+    text = CONVERTER.dump_event(OrchestratorStarted(timestamp=T0))
+
+    assert CONVERTER.load_events([f" {text}\n"]) == [OrchestratorStarted(timestamp=T0)]
 
 
 @given(events)
