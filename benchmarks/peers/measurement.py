@@ -10,10 +10,14 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-__all__ = ["Measurement", "PeerResults", "Sample", "summarise"]
+__all__ = ["Measurement", "PeerResults", "RunFailedError", "Sample", "summarise"]
 
 Sample = dict[str, float | str]
 """One run's JSON object, as a workload or peer script printed it."""
+
+
+class RunFailedError(Exception):
+    """One run failed (its script exited with an error, overran, or printed no figures)."""
 
 
 @dataclass(frozen=True)

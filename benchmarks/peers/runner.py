@@ -1,4 +1,4 @@
-"""Run each peer's script several times, each in a fresh process, and fold the runs into rows.
+"""Each peer's script as series of fresh-process runs (`rounds`), and their rows.
 
 A peer that cannot be installed, or whose script fails or times out, gives
 rows that carry the reason instead of figures; the other peers and workloads
@@ -8,35 +8,33 @@ process session), so a server it started (Temporal's) does not outlive it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from rounds import Series, run_in_rounds
 
 from peers.catalog import PEER_WORKLOADS, Peer
 from peers.environments import VENVS, PeerUnavailableError, installed_versions, last_words, prepare
-from peers.measurement import Measurement, PeerResults, Sample, summarise
+from peers.measurement import Measurement, PeerResults, RunFailedError, Sample
 
 __all__ = [
     "PEER_SIZE",
     "QUICK_SIZE",
     "UNITS",
-    "PeerRunError",
     "measure",
-    "measure_peers",
+    "peer_series",
     "run_once",
+    "series",
 ]
 
 PEER_SIZE = 1000
 QUICK_SIZE = 10
 UNITS = {"seq": "steps/s", "fanout": "activities/s", "throughput": "instances/s"}
 RUN_SECONDS = 1800
-
-
-class PeerRunError(Exception):
-    """One run of a peer script failed; the message says how."""
 
 
 def run_once(python: Path, script: Path, workload: str, size: int, timeout: float) -> Sample:
@@ -50,9 +48,11 @@ def run_once(python: Path, script: Path, workload: str, size: int, timeout: floa
     except subprocess.TimeoutExpired as error:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        raise PeerRunError(f"{script.name} {workload} {size} took over {timeout:.0f} s") from error
+        raise RunFailedError(
+            f"{script.name} {workload} {size} took over {timeout:.0f} s"
+        ) from error
     if process.returncode != 0:
-        raise PeerRunError(
+        raise RunFailedError(
             f"{script.name} {workload} {size} exited with {process.returncode}: "
             + last_words(stderr)
         )
@@ -60,62 +60,65 @@ def run_once(python: Path, script: Path, workload: str, size: int, timeout: floa
     try:
         sample: Sample = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError) as error:
-        raise PeerRunError(f"{script.name} {workload} {size} printed no JSON line") from error
+        raise RunFailedError(f"{script.name} {workload} {size} printed no JSON line") from error
     return sample
 
 
-def measure(
+def series(
     peer: Peer, python: Path, workload: str, size: int, runs: int, timeout: float = RUN_SECONDS
-) -> Measurement:
-    """Run one workload ``runs`` times; a failed run ends it with a row that says why."""
-    try:
-        samples = [run_once(python, peer.script, workload, size, timeout) for _ in range(runs)]
-    except PeerRunError as error:
-        return _failed(peer, workload, size, str(error))
-    return summarise(
-        samples,
+) -> Series:
+    """The runs of one workload of an installed peer, to be taken in rounds."""
+    return Series(
         workload=workload,
         size=size,
         system=peer.title,
         storage="-",
         figure="per_second",
         unit=UNITS[workload],
+        runs=runs,
+        run_once=functools.partial(run_once, python, peer.script, workload, size, timeout),
     )
 
 
-def measure_peers(
+def measure(
+    peer: Peer, python: Path, workload: str, size: int, runs: int, timeout: float = RUN_SECONDS
+) -> Measurement:
+    """Run one workload ``runs`` times; a failed run ends it with a row that says why."""
+    one = series(peer, python, workload, size, runs, timeout)
+    run_in_rounds([one])
+    return one.result()
+
+
+def peer_series(
     peers: tuple[Peer, ...],
     workloads: list[str],
     runs: int,
     *,
     quick: bool = False,
-    on_row: Callable[[Measurement], None] = lambda _: None,
     root: Path = VENVS,
-) -> PeerResults:
-    """Install each peer if needed and measure it on the chosen peer workloads.
+) -> tuple[list[Series], PeerResults]:
+    """Install each peer if needed; the series of its chosen workloads, and the results so far.
 
     ``workloads`` empty means all of them; names that are not peer workloads
-    are skipped. ``on_row`` sees each row as soon as it is measured.
+    are skipped. A peer that cannot be installed has no series: its rows,
+    which say why, are in the results already, as is each peer's versions.
     """
     chosen = [name for name in PEER_WORKLOADS if not workloads or name in workloads]
     size = QUICK_SIZE if quick else PEER_SIZE
     results = PeerResults()
+    planned: list[Series] = []
     for peer in peers:
         if not chosen:
             break
-        rows: Iterable[Measurement]
         try:
             python = prepare(peer, root)
             results.versions[peer.title] = installed_versions(peer, python)
         except PeerUnavailableError as error:
             results.versions[peer.title] = f"not installed: {error}"
-            rows = [_failed(peer, name, size, str(error)) for name in chosen]
+            results.measurements.extend(_failed(peer, name, size, str(error)) for name in chosen)
         else:
-            rows = (measure(peer, python, name, size, runs) for name in chosen)
-        for row in rows:
-            on_row(row)
-            results.measurements.append(row)
-    return results
+            planned.extend(series(peer, python, name, size, runs) for name in chosen)
+    return planned, results
 
 
 def _failed(peer: Peer, workload: str, size: int, reason: str) -> Measurement:

@@ -31,7 +31,8 @@ def peer_section(results: PeerResults, runs: int, ours: list[Measurement]) -> st
     sizes = " and ".join(f"{size:,}" for size in sorted({row.size for row in results.measurements}))
     notes = (
         f"Peers, in the same run: {runs} runs per row, each in a fresh process under the "
-        f"peer's own virtual environment (benchmarks/.venvs/); versions: {versions}. "
+        "peer's own virtual environment (benchmarks/.venvs/), taken in rounds, each right "
+        f"after durable's run of the same workload on SQLite; versions: {versions}. "
         "Each in its own idiom, default settings (benchmarks/peers/). Storage as each peer "
         "script reported it: DBOS keeps its system database in a SQLite file, read back from "
         "its own connection (durable); activities are steps, the fan-out starts child workflows "

@@ -154,20 +154,86 @@ def test_a_peer_that_cannot_be_installed_gives_rows_that_say_why(tmp_path: Path)
     peer = _stand_in(tmp_path, COUNTING_SCRIPT)
     not_a_folder = tmp_path / "venvs"
     not_a_folder.write_text("a file where the environments should go")
-    seen: list[Any] = []
 
-    results = _module("runner").measure_peers(
-        (peer,), ["seq", "ceiling", "throughput"], 1, on_row=seen.append, root=not_a_folder
+    planned, results = _module("runner").peer_series(
+        (peer,), ["seq", "ceiling", "throughput"], 1, root=not_a_folder
     )
 
+    assert planned == []
     assert [(row.workload, row.size) for row in results.measurements] == [
         ("seq", 1000),
         ("throughput", 1000),
     ]
-    assert seen == results.measurements
-    assert all(row.failure.startswith("Stand-in: cannot create ") for row in seen)
+    assert all(row.failure.startswith("Stand-in: cannot create ") for row in results.measurements)
     assert results.versions["Stand-in"].startswith("not installed: Stand-in: cannot create ")
     assert not (tmp_path / "runs").exists()
+
+
+def _series(workload: str, system: str, storage: str, runs: int, log: list[str]) -> Any:
+    """A Series whose runs append their name to ``log``; a run of ``broken`` fails."""
+    rounds = importlib.import_module("rounds")
+
+    def run_once() -> dict[str, float]:
+        log.append(f"{workload} {system}")
+        if system == "broken":
+            raise _module("measurement").RunFailedError(f"{workload} broke")
+        return {"per_second": float(len(log)), "peak_rss_mib": 1.0}
+
+    return rounds.Series(
+        workload=workload,
+        size=1000,
+        system=system,
+        storage=storage,
+        figure="per_second",
+        unit="steps/s",
+        runs=runs,
+        run_once=run_once,
+    )
+
+
+def test_rounds_take_one_run_of_every_series_per_round_and_a_failure_ends_its_series() -> None:
+    log: list[str] = []
+    three = _series("seq", "durable", "sqlite", 3, log)
+    two = _series("seq", "Peer", "-", 2, log)
+    broken = _series("fanout", "broken", "-", 3, log)
+
+    importlib.import_module("rounds").run_in_rounds([three, two, broken])
+
+    assert log == [
+        "seq durable", "seq Peer", "fanout broken",
+        "seq durable", "seq Peer",
+        "seq durable",
+    ]  # fmt: skip
+    assert three.result().values == (1.0, 4.0, 6.0)
+    assert two.result().values == (2.0, 5.0)
+    assert broken.result().values == ()
+    assert broken.result().failure == "fanout broke"
+
+
+def test_each_round_runs_a_peer_right_after_durable_on_sqlite_and_the_ceiling_before_seq(
+    tmp_path: Path,
+) -> None:
+    log: list[str] = []
+    run = importlib.import_module("run")
+    ours = [
+        _series("seq", "durable", "memory", 1, log),
+        _series("ceiling", "durable", "sqlite", 1, log),
+        _series("seq", "durable", "sqlite", 1, log),
+        _series("seq", "durable", "sqlite", 1, log),
+        _series("fanout", "durable", "sqlite", 1, log),
+    ]
+    theirs = [
+        _series("seq", "DBOS", "-", 1, log),
+        _series("fanout", "DBOS", "-", 1, log),
+        _series("seq", "Temporal", "-", 1, log),
+        _series("throughput", "Temporal", "-", 1, log),
+    ]
+
+    order = run.side_by_side(ours, theirs)
+
+    assert order == [ours[0], ours[1], ours[2], theirs[0], theirs[2], ours[3], ours[4],
+                     theirs[1], theirs[3]]  # fmt: skip
+    assert [(row[0], row[1]) for row in run.PLAN[2:4]] == [("ceiling", "sqlite"), ("seq", "sqlite")]
 
 
 def test_an_environment_whose_stamp_matches_is_reused_without_pip(tmp_path: Path) -> None:
