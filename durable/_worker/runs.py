@@ -4,7 +4,8 @@ Usually one task. A chain of sync activities runs faster as one run: the pool
 thread that ran a step delivers its result itself, with the instance's next
 episode (a continuation), and when that episode leases it the next sync
 activity, runs it at once in the same slot. A step then never waits for the
-event loop or the I/O thread to wake up.
+event loop or the I/O thread to wake up. A step whose result the loop
+delivered in a batch (the I/O thread was busy) goes on in the same run too.
 
 The run is shared by the pool thread that works it and the loop that owns
 the slot, so what it holds is read and changed under its lock: the task whose

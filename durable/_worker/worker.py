@@ -421,21 +421,41 @@ class Worker:
     async def _activity(self, run: ActivityRun) -> None:
         heartbeat = asyncio.create_task(self._renew(run))
         try:
-            item, done = await self._perform(run)
-        except Exception:
-            _log.exception("could not record the result of activity %s", run.current)
-            return
+            while True:
+                try:
+                    item, done = await self._perform(run)
+                except Exception:
+                    _log.exception("could not record the result of activity %s", run.current)
+                    return
+                if done.error is not None:
+                    _log.error(
+                        "the episode of instance %s that took the result of activity %s failed; "
+                        "the result waits in its inbox",
+                        item.instance_id,
+                        item.name,
+                        exc_info=done.error,
+                    )
+                if not self._goes_on(run, done):
+                    break
         finally:
             heartbeat.cancel()
-        if done.error is not None:
-            _log.error(
-                "the episode of instance %s that took the result of activity %s failed; the "
-                "result waits in its inbox",
-                item.instance_id,
-                item.name,
-                exc_info=done.error,
-            )
         await self._start_activities(done.leased)
+
+    def _goes_on(self, run: ActivityRun, done: Handover) -> bool:
+        """Whether the run goes on with the one sync task its delivery leased (on the loop).
+
+        A chain step whose result went through the loop's batch carries on in
+        the same slot, with the same heartbeat, as one the pool thread delivered
+        itself: no new task to start and to end per step.
+        """
+        if self._following(done) is None:
+            return False
+        with run.lock:
+            if run.abandoned:
+                return False
+            run.advance(done.leased, carry_on=True)
+        self._activities.carry_on()
+        return True
 
     async def _perform(self, run: ActivityRun) -> tuple[ActivityWorkItem, Handover]:
         """Run the activity (a chain of them, see `ActivityRun`) and deliver the last result."""

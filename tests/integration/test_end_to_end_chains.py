@@ -1,11 +1,13 @@
-"""A chain of sync activities runs on in the thread that ran its first step.
+"""A chain of sync activities runs on in the slot that ran its first step.
 
 The pool thread that ran a step of an instance waiting on that step alone
 delivers the result itself, with the instance's next episode, and runs the
-next step the episode leased it (`durable._worker.runs.ActivityRun`). These
-tests hold what must stay true of that: the lease the worker renews and gives
-back is the one of the step the chain is on, a stop ends the chain between
-steps, and the histories it writes replay as any other.
+next step the episode leased it (`durable._worker.runs.ActivityRun`). A step
+whose result met the I/O thread busy goes through the loop's batch instead,
+and the run then goes on from the loop, in the same slot. These tests hold
+what must stay true of both ways: the lease the worker renews and gives back
+is the one of the step the chain is on, a stop ends the chain between steps,
+and the histories it writes replay as any other.
 """
 
 from __future__ import annotations
@@ -79,6 +81,18 @@ def store(tmp_path: Path) -> SQLiteStore:
     return SQLiteStore(tmp_path / "chains.db")
 
 
+@pytest.fixture(params=["pool thread", "loop batch"])
+def delivery(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Who delivers a chain step's result: the pool thread that ran it, or the loop's batch.
+
+    The loop's batch is what a step gets when the I/O thread is busy (many
+    instances at once); here every step gets it.
+    """
+    if request.param == "loop batch":
+        monkeypatch.setattr(Worker, "_deliver_here", lambda *_: None)
+    return str(request.param)
+
+
 def held_chain(store: SQLiteStore, steps: Steps) -> tuple[App, Client, Worker, str]:
     """A worker (leases of five minutes) running a chain that is now on the held step."""
     app = chain_app(steps)
@@ -117,8 +131,33 @@ def test_a_chain_is_delivered_by_the_thread_that_runs_it(store: SQLiteStore, ste
     assert steps.threads <= delivering
 
 
+def test_a_chain_delivered_through_the_loop_goes_on_in_one_slot(
+    store: SQLiteStore, steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Worker, "_deliver_here", lambda *_: None)
+    app = chain_app(steps)
+    steps.go_on.set()
+    client = Client(store, app=app)
+    with Worker(app, store, max_activities=4) as worker:
+        lane = worker._activities
+        start = lane.start
+        started: list[Any] = []
+
+        def counted(run: Any) -> None:
+            started.append(run)
+            start(run)
+
+        lane.start = counted  # type: ignore[method-assign]
+        status = client.wait(client.start("chain", 20), timeout=WAIT)
+        assert lane.free() == 4
+
+    assert (status.status, status.output) == (RuntimeStatus.COMPLETED, 20)
+    assert steps.runs == Counter(range(20))
+    assert len(started) == 1  # one run, one slot, for the twenty steps
+
+
 def test_the_lease_renewed_is_the_one_of_the_step_the_chain_is_on(
-    store: SQLiteStore, steps: Steps
+    store: SQLiteStore, steps: Steps, delivery: str
 ) -> None:
     # The held step outlasts its lease twice over; a second worker takes any task
     # whose lease runs out. If the heartbeat renewed the chain's first task (long
@@ -138,7 +177,7 @@ def test_the_lease_renewed_is_the_one_of_the_step_the_chain_is_on(
 
 
 def test_an_abrupt_stop_gives_back_the_lease_of_the_step_the_chain_is_on(
-    store: SQLiteStore, steps: Steps
+    store: SQLiteStore, steps: Steps, delivery: str
 ) -> None:
     app, client, worker, instance_id = held_chain(store, steps)
 
@@ -158,7 +197,7 @@ def test_an_abrupt_stop_gives_back_the_lease_of_the_step_the_chain_is_on(
 
 
 def test_a_graceful_stop_ends_the_chain_after_the_step_it_is_on(
-    store: SQLiteStore, steps: Steps
+    store: SQLiteStore, steps: Steps, delivery: str
 ) -> None:
     app, client, worker, instance_id = held_chain(store, steps)
     stopping = threading.Thread(target=worker.stop)
@@ -183,7 +222,9 @@ def test_a_graceful_stop_ends_the_chain_after_the_step_it_is_on(
     assert steps.runs == Counter(range(LENGTH))
 
 
-def test_the_history_a_chain_writes_replays(store: SQLiteStore, steps: Steps) -> None:
+def test_the_history_a_chain_writes_replays(
+    store: SQLiteStore, steps: Steps, delivery: str
+) -> None:
     app = chain_app(steps)
     steps.go_on.set()
     client = Client(store, app=app)
