@@ -29,6 +29,7 @@ class Series:
     system: str
     """``durable`` or a peer's title."""
     storage: str
+    """durable's store; ``-`` for a peer, whose runs say their backend."""
     figure: str
     """The key of the reported figure in each run's JSON object."""
     unit: str
@@ -40,7 +41,8 @@ class Series:
     @property
     def label(self) -> str:
         """How progress lines name the series."""
-        return f"{self.workload} {self.size:,} {self.system} ({self.storage})"
+        where = "" if self.storage == "-" else f" ({self.storage})"
+        return f"{self.workload} {self.size:,} {self.system}{where}"
 
     def result(self) -> Measurement:
         """The row of the runs taken so far, or of the failure that ended them."""
