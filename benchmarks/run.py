@@ -181,7 +181,7 @@ def parse_options() -> argparse.Namespace:
         "--peers", default="", help="only these peers, comma-separated: dbos,durabletask,temporal"
     )
     parser.add_argument(
-        "--peer-runs", type=int, default=3, help="fresh-process runs per peer workload"
+        "--peer-runs", type=int, default=5, help="fresh-process runs per peer workload"
     )
     return parser.parse_args()
 
