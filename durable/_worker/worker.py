@@ -420,10 +420,11 @@ class Worker:
 
     async def _activity(self, run: ActivityRun) -> None:
         heartbeat = asyncio.create_task(self._renew(run))
+        following: ActivityCall | None = None
         try:
             while True:
                 try:
-                    item, done = await self._perform(run)
+                    item, done = await self._perform(run, following)
                 except Exception:
                     _log.exception("could not record the result of activity %s", run.current)
                     return
@@ -435,33 +436,46 @@ class Worker:
                         item.name,
                         exc_info=done.error,
                     )
-                if not self._goes_on(run, done):
+                following = self._goes_on(run, done)
+                if following is None:
                     break
         finally:
             heartbeat.cancel()
         await self._start_activities(done.leased)
 
-    def _goes_on(self, run: ActivityRun, done: Handover) -> bool:
-        """Whether the run goes on with the one sync task its delivery leased (on the loop).
+    def _goes_on(self, run: ActivityRun, done: Handover) -> ActivityCall | None:
+        """The call the run goes on with: the one sync task its delivery leased (on the loop).
 
         A chain step whose result went through the loop's batch carries on in
         the same slot, with the same heartbeat, as one the pool thread delivered
-        itself: no new task to start and to end per step.
+        itself: no new task to start and to end per step. None ends the run.
         """
-        if self._following(done) is None:
-            return False
+        following = self._following(done)
+        if following is None:
+            return None
         with run.lock:
             if run.abandoned:
-                return False
+                return None
             run.advance(done.leased, carry_on=True)
         self._activities.carry_on()
-        return True
+        return following
 
-    async def _perform(self, run: ActivityRun) -> tuple[ActivityWorkItem, Handover]:
-        """Run the activity (a chain of them, see `ActivityRun`) and deliver the last result."""
+    async def _perform(
+        self, run: ActivityRun, following: ActivityCall | None = None
+    ) -> tuple[ActivityWorkItem, Handover]:
+        """Run the activity (a chain of them, see `ActivityRun`) and deliver the last result.
+
+        Args:
+            following: the current task's call, when the run went on to it and
+                has prepared it already.
+        """
         item = run.current
         assert item is not None, "a run starts with a task"
-        call = prepare_activity(self.app, item, self.clock.now())
+        call = (
+            following
+            if following is not None
+            else prepare_activity(self.app, item, self.clock.now())
+        )
         if isinstance(call, HistoryEvent):
             result = call
         elif call.is_async:
