@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Generator, Iterable
@@ -19,6 +20,7 @@ from durable._engine.tasks import (
     WhenAllTask,
     WhenAnyTask,
 )
+from durable._model.definitions import ActivityDefinition
 from durable._model.events import (
     EventSent,
     SubOrchestrationCreated,
@@ -140,21 +142,22 @@ class OrchestrationContext:
         definition = execution.registry.find_activity(activity)
         payload = execution.converter.to_json(input, what=f"input of activity {definition.name!r}")
         policy = retry or definition.retry
-
-        def attempt() -> Task[Any]:
-            seq = execution.next_seq()
-            execution.record_action(
-                TaskScheduled(timestamp=self.now, seq=seq, name=definition.name, input=payload)
-            )
-            task: ActivityTask[Any] = ActivityTask(
-                seq, definition.name, definition.output_type, self.now
-            )
-            execution.tasks.open_activity(task)
-            return task
-
         if policy is None:
-            return attempt()
+            return self._schedule_activity(definition, payload)
+        attempt = functools.partial(self._schedule_activity, definition, payload)
         return BranchTask(retrying(self, attempt, policy), execution)
+
+    def _schedule_activity(self, definition: ActivityDefinition, payload: Any) -> Task[Any]:
+        """One attempt of an activity call: its `TaskScheduled` and the task of its result."""
+        execution = self._execution
+        now = self.now
+        seq = execution.next_seq()
+        execution.record_action(
+            TaskScheduled(timestamp=now, seq=seq, name=definition.name, input=payload)
+        )
+        task: ActivityTask[Any] = ActivityTask(seq, definition.name, definition.output_type, now)
+        execution.tasks.open_activity(task)
+        return task
 
     def call_sub_orchestrator(
         self,

@@ -307,7 +307,8 @@ class Execution:
             if first is None or first.type_name != "NonDeterminismError":
                 self._fail(error, even_if_finished=True)
             return
-        self._drain()
+        if self.ready or self.continue_as_new_request is not None:
+            self._drain()
 
     def _drain(self) -> None:
         ready = self.ready

@@ -15,7 +15,7 @@ import json
 import json.scanner
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
+from durable._model.collector import LONG_READ, collector_paused
 from durable._model.events import EVENT_TYPES, HistoryEvent, JSONValue
 from durable.errors import PayloadError
 
@@ -154,8 +155,17 @@ class PayloadConverter:
         """`load_event` of each text, with less work per event: a stored history is long.
 
         Texts as `dump_event` writes them go the short way; any other text goes
-        through `load_event`, which parses it or says what is wrong with it.
+        through `load_event`, which parses it or says what is wrong with it. A
+        long history is read with the garbage collector paused (see
+        `durable._model.collector`).
         """
+        texts = texts if isinstance(texts, Sequence) else list(texts)
+        if len(texts) < LONG_READ:
+            return self._load_events(texts)
+        with collector_paused():
+            return self._load_events(texts)
+
+    def _load_events(self, texts: Sequence[str]) -> list[HistoryEvent]:
         structure = self._event_structure
         events: list[HistoryEvent] = []
         for text in texts:

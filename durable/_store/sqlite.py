@@ -638,10 +638,13 @@ def _check_lock(db: sqlite3.Connection, instance_id: str, lock_token: str) -> No
 
 
 def _column(db: sqlite3.Connection, query: str, params: dict[str, Any]) -> list[Any]:
-    """The first column of every row: plain tuples, not `sqlite3.Row`s (a long history)."""
+    """The first column of every row: plain tuples, not `sqlite3.Row`s (a long history).
+
+    Each row is dropped once read, so a long history never holds every row at once.
+    """
     cursor = db.cursor()
     cursor.row_factory = None
-    return [row[0] for row in cursor.execute(query, params).fetchall()]
+    return [row[0] for row in cursor.execute(query, params)]
 
 
 def _row_is_free(row: sqlite3.Row, now: datetime) -> bool:
